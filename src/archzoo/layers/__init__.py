@@ -1,0 +1,17 @@
+"""Reusable blocks shared by several model families (each block lives here once)."""
+
+from archzoo.layers.activations import ACTIVATIONS, get_activation
+from archzoo.layers.conv import ConvNormAct, SqueezeExcite, make_divisible
+from archzoo.layers.drop import DropPath, drop_path
+from archzoo.layers.inputs import check_image_input
+
+__all__ = [
+    "ACTIVATIONS",
+    "ConvNormAct",
+    "DropPath",
+    "SqueezeExcite",
+    "check_image_input",
+    "drop_path",
+    "get_activation",
+    "make_divisible",
+]
