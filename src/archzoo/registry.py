@@ -25,6 +25,8 @@ from torch import nn
 
 __all__ = [
     "FlopCount",
+    "OverrideError",
+    "UnknownModelError",
     "ModelCard",
     "count_flops",
     "count_params",
@@ -33,6 +35,17 @@ __all__ = [
     "model_card",
     "register_model",
 ]
+
+
+class UnknownModelError(KeyError):
+    """No model of that name is registered; the message names the closest ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class OverrideError(TypeError):
+    """An override names no field of the model's config; the message lists the valid ones."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ def _entry(name: str) -> _Entry:
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `archzoo list` for all names"
-        raise KeyError(f"unknown model {name!r}{hint}")
+        raise UnknownModelError(f"unknown model {name!r}{hint}")
     return _REGISTRY[name]
 
 
@@ -156,7 +169,7 @@ def resolve_config(name: str, **overrides: Any) -> Any:
         if key not in valid:
             close = difflib.get_close_matches(key, sorted(valid), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise TypeError(
+            raise OverrideError(
                 f"{name} has no option {key!r}; {hint}valid options: {', '.join(sorted(valid))}"
             )
     return dataclasses.replace(entry.config, **overrides)

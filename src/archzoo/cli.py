@@ -1,0 +1,230 @@
+"""The `archzoo` command: a thin layer over the public functions.
+
+Exit status: 0 on success; 2 for bad input (one line on stderr saying what was wrong and how to fix
+it, no traceback); 1 for anything unexpected; 130 when interrupted (the run is saved and resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from archzoo.data import DataError, data_root, dataset_info, list_datasets
+from archzoo.engine.checkpoint import CheckpointError
+from archzoo.engine.config import ConfigError, TrainConfig, apply_sets
+from archzoo.registry import OverrideError, UnknownModelError, list_models, model_card
+
+BAD_INPUT = (UnknownModelError, OverrideError, DataError, ConfigError, CheckpointError)
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise UsageError(f"--input expects sizes like 3,224,224, got {text!r}") from None
+    if not shape or any(v <= 0 for v in shape):
+        raise UsageError(f"--input sizes must be positive, got {text!r}")
+    return shape
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    names = list_models(args.pattern, family=args.family, task=args.task)
+    if not names:
+        print("no models match", file=sys.stderr)
+        return 0
+    print(f"{'model':<24} {'family':<14} {'task':<16} {'year':>4} {'params':>14}  input")
+    for n in names:
+        c = model_card(n)
+        print(f"{n:<24} {c.family:<14} {c.task:<16} {c.year:>4} {c.num_params:>14,}  "
+              f"{'x'.join(map(str, c.input_size))}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from archzoo.analysis.summary import summarize, training_step_peak_memory
+    from archzoo.registry import create_model
+
+    card = model_card(args.model)
+    shape = _parse_shape(args.input) if args.input else card.input_size
+    overrides = {}
+    if len(shape) == 3 and hasattr(card.config, "in_channels") and shape[0] != card.config.in_channels:
+        overrides["in_channels"] = shape[0]
+    model = create_model(args.model, **overrides)
+    x = torch.randn(args.batch_size, *shape)
+    try:
+        s = summarize(model, x, args.model)
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    if not args.no_memory:
+        s.peak_train_step_bytes, s.peak_method = training_step_peak_memory(model, x)
+    print(f"{args.model}: {card.paper} ({card.year}) {card.url}")
+    print(s.table())
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    root = data_root(args.data_root)
+    print(f"data root: {root}")
+    for name in list_datasets():
+        info = dataset_info(name)
+        print(f"{name:<16} {info.task:<16} {info.description}")
+    return 0
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    from archzoo.engine.recipes import recipe
+
+    if args.model is None or args.data is None:
+        raise UsageError("train needs MODEL and --data NAME (or --resume RUN_DIR)")
+    card = model_card(args.model)
+    dataset_info(args.data)
+    cfg = TrainConfig(model=args.model, data=args.data)
+    for key, value in recipe(args.model, card.family, args.data).items():
+        setattr(cfg, key, value)
+    flags = {"data_root": args.data_root, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "optimizer": args.optimizer, "weight_decay": args.weight_decay, "seed": args.seed, "out": args.out,
+             "max_time": args.max_time, "subset": args.subset, "device": args.device, "schedule": args.schedule}
+    for key, value in flags.items():
+        if value is not None:
+            setattr(cfg, key, value)
+    if args.compile:
+        cfg.compile = True
+    if args.tensorboard:
+        cfg.tensorboard = True
+    apply_sets(cfg, args.set or [])
+    cfg.validate()
+    return cfg
+
+
+def _report(summary: dict[str, Any]) -> int:
+    if not summary:
+        return 0
+    metrics = summary.get("metrics", {})
+    parts = []
+    for split in ("val", "test"):
+        m = metrics.get(split, {})
+        for key in ("accuracy", "mse", "max_error"):
+            if key in m:
+                parts.append(f"{split} {key} {m[key]:.4f}")
+    status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
+    print(f"{status}: {summary['model']} on {summary['data']}, {summary['epochs_done']} epochs in "
+          f"{summary['wall_time_s']:.1f}s; {'; '.join(parts)}")
+    print(f"run directory: {summary['run_dir']}")
+    return 130 if summary.get("stop_reason") == "interrupted" else 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from archzoo.engine import resume, train
+
+    if args.resume:
+        extra: dict[str, Any] = {"max_time": args.max_time or 0.0}  # a time limit does not carry over
+        if args.epochs is not None:
+            extra["epochs"] = args.epochs
+        return _report(resume(Path(args.resume), progress=not args.quiet, overrides=extra))
+    return _report(train(_train_config(args), progress=not args.quiet))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from archzoo.engine import evaluate_run
+
+    result = evaluate_run(Path(args.run_dir), data=args.data, split=args.split, checkpoint=args.checkpoint,
+                          data_root=args.data_root)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
+    print(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()))
+    return 0
+
+
+# ---- parser --------------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's default prints the usage too)
+        self.exit(2, f"archzoo: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="archzoo", description="Deep learning architectures, proven and trained.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list registered models")
+    s.add_argument("pattern", nargs="?", default="*", help="glob on model names, e.g. 'resnet*'")
+    s.add_argument("--family")
+    s.add_argument("--task")
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("info", help="per-layer table, parameters, MACs and memory of a model")
+    s.add_argument("model")
+    s.add_argument("--input", help="input size C,H,W (default: the model card's)")
+    s.add_argument("--batch-size", type=int, default=1)
+    s.add_argument("--no-memory", action="store_true", help="skip measuring the training-step memory")
+    s.set_defaults(fn=cmd_info)
+
+    s = sub.add_parser("datasets", help="list datasets")
+    s.add_argument("--data-root")
+    s.set_defaults(fn=cmd_datasets)
+
+    s = sub.add_parser("train", help="train a model on a dataset (or resume a run)")
+    s.add_argument("model", nargs="?")
+    s.add_argument("--data")
+    s.add_argument("--data-root")
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--batch-size", type=int)
+    s.add_argument("--lr", type=float)
+    s.add_argument("--optimizer")
+    s.add_argument("--schedule")
+    s.add_argument("--weight-decay", type=float)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--out", help="the run directory (default runs/<model>-<data>-<time>)")
+    s.add_argument("--max-time", type=float, help="stop (resumably) after this many seconds")
+    s.add_argument("--subset", type=int, help="train on this many samples only")
+    s.add_argument("--device", help="cpu or cuda")
+    s.add_argument("--compile", action="store_true", help="torch.compile the model")
+    s.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any training setting or model option, e.g. --set label_smoothing=0.1 --set depth=3")
+    s.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("eval", help="evaluate a run's weights")
+    s.add_argument("run_dir")
+    s.add_argument("--data")
+    s.add_argument("--data-root")
+    s.add_argument("--split", default="test")
+    s.add_argument("--checkpoint", default="last", choices=["last", "best"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from archzoo.engine import RunDirError, TrainingDiverged
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except (*BAD_INPUT, RunDirError, UsageError) as exc:
+        print(f"archzoo: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as exc:
+        print(f"archzoo: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

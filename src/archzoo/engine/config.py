@@ -1,0 +1,110 @@
+"""The resolved configuration of a training run: recipe defaults, then the user's flags, validated.
+
+Everything that decides what a run computes is here, and all of it is written to config.json, so a
+run directory alone says how to reproduce (and resume) it.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad flag or setting; the message says which and what is valid."""
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str
+    data_root: str | None = None
+    epochs: int = 10
+    batch_size: int = 128
+    eval_batch_size: int = 1000
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    step_epochs: int = 0  # 'step' schedule: decay every this many epochs (0 = a third of the run)
+    gamma: float = 0.1
+    label_smoothing: float = 0.0
+    grad_clip: float = 0.0
+    augment: str | None = None  # None: the dataset's default augmentation
+    val_size: float = 0.0  # samples (>= 1) or fraction (< 1) carved from train when data has no val
+    subset: int = 0  # use only this many training samples (0 = all)
+    seed: int = 0
+    device: str = "cpu"
+    compile: bool = False
+    channels_last: bool = True
+    max_time: float = 0.0  # seconds; 0 = no limit
+    tensorboard: bool = False
+    out: str = ""
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                    "eval_batch_size": self.eval_batch_size}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        nonneg = {"weight_decay": self.weight_decay, "grad_clip": self.grad_clip, "max_time": self.max_time,
+                  "subset": self.subset, "val_size": self.val_size, "warmup_epochs": self.warmup_epochs,
+                  "label_smoothing": self.label_smoothing}
+        for name, value in nonneg.items():
+            if value < 0:
+                raise ConfigError(f"{name} must be >= 0, got {value}")
+        if self.label_smoothing >= 1:
+            raise ConfigError(f"label_smoothing must be below 1, got {self.label_smoothing}")
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        return cls.from_json(json.loads(path.read_text()))
+
+
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+
+
+def parse_value(text: str) -> Any:
+    """A --set value: a Python literal (3, 0.1, True, (1, 2), 'x') or else the plain string."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def apply_sets(cfg: TrainConfig, pairs: list[str]) -> None:
+    """Apply ``KEY=VALUE`` pairs: training settings by name; anything else (or ``model.KEY``) goes to
+    the model's config, checked when the model is built."""
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        key = key.strip()
+        parsed = parse_value(value)
+        if key.startswith("model."):
+            cfg.model_overrides[key[len("model."):]] = parsed
+        elif key in TRAIN_FIELDS and key not in ("model", "data", "model_overrides"):
+            current = getattr(cfg, key)
+            if isinstance(current, float) and isinstance(parsed, int) and not isinstance(parsed, bool):
+                parsed = float(parsed)
+            setattr(cfg, key, parsed)
+        else:
+            cfg.model_overrides[key] = parsed

@@ -1,0 +1,375 @@
+"""The training loop: any task, any model, one process or many (torchrun), resumable exactly.
+
+A run directory holds config.json, metrics.jsonl, summary.json and checkpoints/ (see DESIGN.md).
+Exact resumption rests on three facts: batches are a pure function of (seed, epoch, step) (see
+archzoo.data.Batcher); learning rates are a pure function of the step (archzoo.engine.optim); and
+the checkpoint holds the model, the optimizers and the global RNG state (for dropout and the like).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from archzoo.data import Batcher, Dataset, carve_validation, load_dataset
+from archzoo.engine import distributed
+from archzoo.engine.checkpoint import (
+    CheckpointError,
+    atomic_write_json,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from archzoo.engine.config import ConfigError, TrainConfig
+from archzoo.engine.device import resolve_device
+from archzoo.engine.optim import Schedule
+from archzoo.engine.progress import Progress
+from archzoo.registry import count_params, create_model, model_card, resolve_config
+from archzoo.tasks import Task, make_task
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used (not empty, or not a run)."""
+
+
+def prepare_data(cfg: TrainConfig) -> Dataset:
+    """Load the dataset and apply --subset and the validation carve-out, as config.json records."""
+    ds = load_dataset(cfg.data, root=cfg.data_root)
+    if cfg.subset and cfg.subset < len(ds.splits["train"]):
+        g = torch.Generator().manual_seed(cfg.seed)
+        idx = torch.randperm(len(ds.splits["train"]), generator=g)[: cfg.subset].sort().values
+        tr = ds.splits["train"]
+        ds = dataclasses.replace(ds, splits={**ds.splits, "train": type(tr)(tr.x[idx], tr.y[idx])})
+    if "val" not in ds.splits and cfg.val_size > 0:
+        size: int | float = int(cfg.val_size) if cfg.val_size >= 1 else float(cfg.val_size)
+        ds = carve_validation(ds, size, cfg.seed)
+    return ds
+
+
+def data_overrides(ds: Dataset, cfg_fields: set[str]) -> dict[str, Any]:
+    """Model settings that follow from the data: classes, channels, or flat feature count."""
+    out: dict[str, Any] = {}
+    if "num_classes" in cfg_fields:
+        if ds.num_classes:
+            out["num_classes"] = ds.num_classes
+        elif ds.task == "regression":
+            y = ds.splits["train"].y
+            out["num_classes"] = 1 if y.ndim == 1 else int(y.shape[1])
+    if "in_channels" in cfg_fields and ds.is_image:
+        out["in_channels"] = ds.input_shape[0]
+    if "in_features" in cfg_fields:
+        out["in_features"] = math.prod(ds.input_shape)
+    return out
+
+
+def build_model(cfg: TrainConfig, ds: Dataset) -> tuple[nn.Module, Any]:
+    base = resolve_config(cfg.model)
+    fields = {f.name for f in dataclasses.fields(base)}
+    overrides = {**data_overrides(ds, fields), **cfg.model_overrides}
+    model_cfg = resolve_config(cfg.model, **overrides)
+    return create_model(cfg.model, **overrides), model_cfg
+
+
+def _check_model_fits_data(model: nn.Module, ds: Dataset, batcher: Batcher) -> None:
+    """Run one small batch through the model so that a shape mismatch fails now, clearly."""
+    x, _ = next(batcher.epoch(0))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x[:2])
+    except ValueError as exc:
+        raise ConfigError(f"{ds.name} does not fit the model: {str(exc).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)
+
+
+class Trainer:
+    """Trains ``cfg.model`` on ``cfg.data`` into ``run_dir``; ``fit()`` returns the summary."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> None:
+        cfg.validate()
+        self.cfg, self.run_dir, self.resume = cfg, run_dir, resume
+        self.dist = distributed.from_env()
+        self.device = resolve_device(cfg.device, self.dist.local_rank)
+        distributed.init(self.dist, self.device)
+        torch.manual_seed(cfg.seed)
+        self.ds = prepare_data(cfg)
+        card = model_card(cfg.model)
+        self.model, self.model_cfg = build_model(cfg, self.ds)
+        self.task: Task = make_task(card.task, self.ds.task, self.ds.num_classes)
+        augment = cfg.augment if cfg.augment is not None else self.ds.augment
+        cl = cfg.channels_last and self.ds.is_image
+        common = dict(mean=self.ds.mean, std=self.ds.std, device=self.device, channels_last=cl)
+        self.train_batches = Batcher(self.ds.splits["train"], cfg.batch_size, shuffle=True, seed=cfg.seed,
+                                     augment=augment, rank=self.dist.rank, world_size=self.dist.world_size, **common)
+        self.eval_batches = {name: Batcher(split, cfg.eval_batch_size, **common)
+                             for name, split in self.ds.splits.items() if name != "train"}
+        _check_model_fits_data(self.model, self.ds, self.train_batches)
+        self.model.to(self.device)
+        if cl:
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizers = self.task.build_optimizers(self.model, cfg)
+        self.schedule = Schedule(self.optimizers.values(), cfg, len(self.train_batches))
+        self.net: nn.Module = self.model
+        if cfg.compile:
+            self.net = torch.compile(self.model)
+        if self.dist.enabled:
+            self.net = nn.parallel.DistributedDataParallel(self.net)
+        self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "elapsed_s": 0.0,
+                                      "best": None, "metrics_lines": 0}
+        self.progress = Progress(len(self.train_batches), cfg.epochs, enabled=progress and self.dist.is_main)
+        self._stop_reason: str | None = None
+        self._logged: set[tuple[int, str]] = set()
+
+    # ---------------------------------------------------------------------------------------
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def _write_config(self) -> None:
+        cfg = self.cfg.to_json()
+        cfg["out"] = str(self.run_dir)
+        record = {**cfg, "model_config": dataclasses.asdict(self.model_cfg),
+                  "dataset": {"name": self.ds.name, "source": self.ds.source,
+                              "splits": {k: len(v) for k, v in self.ds.splits.items()},
+                              "validation_carved_from_train": self.cfg.val_size > 0 and "val" in self.ds.splits},
+                  "task": self.task.name, "world_size": self.dist.world_size}
+        atomic_write_json(self.run_dir / "config.json", record)
+
+    def _save(self, name: str) -> None:
+        if self.dist.is_main:
+            state = {**self.state, "rng": rng_state()}
+            save_checkpoint(self.ckpt_dir, name, self.model.state_dict(), self.optimizers, state)
+
+    def _restore(self) -> None:
+        model_state, optim_states, state = load_checkpoint(self.ckpt_dir, "last")
+        self.model.load_state_dict(model_state)
+        for key, opt in self.optimizers.items():
+            opt.load_state_dict(optim_states[key])
+        set_rng_state(state.pop("rng"))
+        self.state.update(state)
+        metrics = self.run_dir / "metrics.jsonl"
+        if self.dist.is_main and metrics.exists():  # drop lines written after the checkpoint
+            lines = metrics.read_text().splitlines(keepends=True)[: self.state["metrics_lines"]]
+            metrics.write_text("".join(lines))
+
+    def _log_metrics(self, record: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
+        self._logged.add((record["epoch"], record["split"]))
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        self.state["metrics_lines"] += 1
+        if self.tb is not None:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key not in ("epoch", "elapsed_s"):
+                    self.tb.add_scalar(f"{record['split']}/{key}", value, record["epoch"])
+
+    def evaluate(self, split: str) -> dict[str, Any]:
+        self.model.eval()
+        try:
+            return self.task.evaluate(self.model, self.eval_batches[split].epoch(0))
+        finally:
+            self.model.train()
+
+    def _elapsed(self) -> float:
+        return self.state["elapsed_s"] + (time.perf_counter() - self._t0)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._stop_reason = "interrupted"
+
+    # ---------------------------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        self.tb = None
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.resume:
+                self._restore()
+            else:
+                self._write_config()
+            if cfg.tensorboard:
+                try:
+                    from torch.utils.tensorboard import SummaryWriter
+                except ImportError:
+                    raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+                self.tb = SummaryWriter(str(self.run_dir / "tensorboard"))
+        elif self.resume:
+            self._restore()
+        distributed.barrier(self.dist)
+        self._t0 = time.perf_counter()
+        previous = signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            self._loop()
+            return self._finish()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if self.tb is not None:
+                self.tb.close()
+
+    def _loop(self) -> None:
+        cfg, st = self.cfg, self.state
+        self.model.train()
+        while st["epoch"] < cfg.epochs:
+            epoch = st["epoch"]
+            self.progress.start_epoch(epoch, st["step"])
+            for xb, yb in self.train_batches.epoch(epoch, st["step"]):
+                self.schedule.set(st["global_step"])
+                out = self.task.train_step(self.net, (xb, yb), self.optimizers, cfg)
+                loss = float(out["loss"])
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"loss became {loss} at epoch {epoch + 1} step {st['step'] + 1}; lower --lr or set "
+                        f"grad_clip (--set grad_clip=1.0); the last good checkpoint is kept in {self.ckpt_dir}"
+                    )
+                st["step"] += 1
+                st["global_step"] += 1
+                self.progress.update(st["step"] - 1, loss, len(yb) * self.dist.world_size)
+                timed_out = cfg.max_time > 0 and self._elapsed() >= cfg.max_time
+                if distributed.broadcast_flag(self.dist, self._stop_reason is not None or timed_out):
+                    self._stop_reason = self._stop_reason or "max_time"
+                    break
+            else:
+                st["epoch"] += 1
+                st["step"] = 0
+                self._end_epoch()
+                continue
+            st["elapsed_s"] = self._elapsed()
+            self._t0 = time.perf_counter()
+            self._save("last")
+            self.progress.end_epoch(f"stopped ({self._stop_reason}) at epoch {epoch + 1} step {st['step']}; "
+                                    f"resume with: archzoo train --resume {self.run_dir}")
+            return
+
+    def _end_epoch(self) -> None:
+        st = self.state
+        split = "val" if "val" in self.eval_batches else "test"
+        record: dict[str, Any] = {}
+        if self.dist.is_main and split in self.eval_batches:
+            metrics = self.evaluate(split)
+            record = {"epoch": st["epoch"], "split": split, "elapsed_s": round(self._elapsed(), 3), **metrics}
+            self._log_metrics(record)
+            value = metrics[self.task.best_metric]
+            better = st["best"] is None or (value > st["best"] if self.task.higher_is_better else value < st["best"])
+            if better:
+                st["best"] = value
+                st["best_epoch"] = st["epoch"]
+        st["elapsed_s"] = self._elapsed()
+        self._t0 = time.perf_counter()
+        self._save("last")
+        if self.dist.is_main and st.get("best_epoch") == st["epoch"]:
+            self._save("best")
+        distributed.barrier(self.dist)
+        shown = {k: v for k, v in record.items() if isinstance(v, float) and k != "elapsed_s"}
+        text = " ".join(f"{k} {v:.4f}" for k, v in shown.items())
+        self.progress.end_epoch(f"epoch {st['epoch']}/{self.cfg.epochs} {record.get('split', '')} {text} "
+                                f"({st['elapsed_s']:.1f}s)")
+
+    def _finish(self) -> dict[str, Any]:
+        st = self.state
+        summary: dict[str, Any] = {}
+        if self.dist.is_main:
+            final: dict[str, dict[str, Any]] = {}
+            if self._stop_reason is None:
+                for split in self.eval_batches:
+                    metrics = self.evaluate(split)
+                    final[split] = metrics
+                    if (st["epoch"], split) not in self._logged:
+                        self._log_metrics({"epoch": st["epoch"], "split": split,
+                                           "elapsed_s": round(self._elapsed(), 3), **metrics})
+                self._save("last")
+            summary = {
+                "model": self.cfg.model, "data": self.cfg.data, "task": self.task.name,
+                "params": count_params(self.model), "epochs_done": st["epoch"],
+                "completed": self._stop_reason is None, "stop_reason": self._stop_reason,
+                "wall_time_s": round(self._elapsed(), 3),
+                "train_samples_per_s": round(st["epoch"] * len(self.train_batches) * self.train_batches.batch_size
+                                             / max(self._elapsed(), 1e-9), 1),
+                "best": {"metric": self.task.best_metric, "value": st["best"], "epoch": st.get("best_epoch")},
+                "metrics": final, "run_dir": str(self.run_dir),
+            }
+            atomic_write_json(self.run_dir / "summary.json", summary)
+        distributed.barrier(self.dist)
+        return summary
+
+
+# ---- the functions the CLI calls ---------------------------------------------------------------
+
+def _default_run_dir(cfg: TrainConfig) -> Path:
+    return Path("runs") / f"{cfg.model}-{cfg.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() and (path / "checkpoints" / "last.json").is_file()
+
+
+def train(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Train a new run into ``cfg.out`` (or runs/<model>-<data>-<time>); returns the summary."""
+    run_dir = Path(cfg.out) if cfg.out else _default_run_dir(cfg)
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        hint = f"; to continue it: archzoo train --resume {run_dir}" if is_run_dir(run_dir) else ""
+        raise RunDirError(f"run directory {run_dir} is not empty; choose another --out{hint}")
+    cfg.out = str(run_dir)
+    trainer = Trainer(cfg, run_dir, progress=progress)
+    try:
+        return trainer.fit()
+    finally:
+        distributed.shutdown(trainer.dist)
+
+
+def resume(run_dir: Path, *, progress: bool = True, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Continue the run in ``run_dir`` from its last checkpoint, exactly where it stopped."""
+    if not is_run_dir(run_dir):
+        raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json and checkpoints/last.json); "
+                          "pass the --out directory of an earlier `archzoo train`")
+    cfg = TrainConfig.load(run_dir / "config.json")
+    for key, value in (overrides or {}).items():  # e.g. more epochs, a new time limit
+        setattr(cfg, key, value)
+    trainer = Trainer(cfg, run_dir, resume=True, progress=progress)
+    try:
+        return trainer.fit()
+    finally:
+        distributed.shutdown(trainer.dist)
+
+
+def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
+                 checkpoint: str = "last", data_root: str | None = None) -> dict[str, Any]:
+    """Evaluate the weights of a run (its last or best checkpoint) on a split of its data or another."""
+    if not (run_dir / "config.json").is_file():
+        raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json)")
+    cfg = TrainConfig.load(run_dir / "config.json")
+    if data is not None:
+        cfg.data = data
+    if data_root is not None:
+        cfg.data_root = data_root
+    ds = prepare_data(cfg)
+    if split not in ds.splits:
+        raise ConfigError(f"{cfg.data} has no split {split!r}; choose one of: {', '.join(ds.splits)}")
+    model, _ = build_model(cfg, ds)
+    try:
+        state, _, _ = load_checkpoint(run_dir / "checkpoints", checkpoint)
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"the checkpoint does not fit {cfg.model} on {cfg.data}: {str(exc).splitlines()[0]}") from None
+    device = resolve_device(cfg.device)
+    model.to(device)
+    task = make_task(model_card(cfg.model).task, ds.task, ds.num_classes)
+    batches = Batcher(ds.splits[split], cfg.eval_batch_size, mean=ds.mean, std=ds.std, device=device)
+    _check_model_fits_data(model, ds, batches)
+    model.eval()
+    return {"model": cfg.model, "data": cfg.data, "split": split, "checkpoint": checkpoint,
+            **task.evaluate(model, batches.epoch(0))}

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+import archzoo
+from archzoo.registry import OverrideError, UnknownModelError, register_model
+
+
+def test_unknown_model_names_closest() -> None:
+    with pytest.raises(KeyError, match="did you mean lenet5"):
+        archzoo.create_model("lenet6")
+    with pytest.raises(UnknownModelError):
+        archzoo.model_card("no-such-thing-at-all")
+
+
+def test_bad_override_is_named() -> None:
+    with pytest.raises(TypeError, match="'num_clases'.*did you mean 'num_classes'"):
+        archzoo.create_model("lenet5_modern", num_clases=3)
+    with pytest.raises(OverrideError):
+        archzoo.create_model("mlp", widht=3)
+    with pytest.raises(ValueError, match="act='nope'"):
+        archzoo.create_model("mlp", act="nope")
+
+
+def test_register_twice_raises() -> None:
+    @dataclass(frozen=True)
+    class Cfg:
+        width: int = 2
+
+    register_model("test_tiny_twice", lambda c: nn.Linear(c.width, 1), Cfg(), family="test", task="test",
+                   paper="p", year=2000, url="http://x", input_size=(2,))
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("test_tiny_twice", lambda c: nn.Linear(c.width, 1), Cfg(), family="test", task="test",
+                       paper="p", year=2000, url="http://x", input_size=(2,))
+    from archzoo.registry import _REGISTRY
+
+    del _REGISTRY["test_tiny_twice"]
+
+
+def test_list_models_glob_family_task() -> None:
+    assert archzoo.list_models("lenet*") == ["lenet5", "lenet5_modern"]
+    assert archzoo.list_models(family="mlp") == ["mlp"]
+    assert "perceptron" in archzoo.list_models(task="perceptron")
+    assert archzoo.list_models() == sorted(archzoo.list_models())
+
+
+def test_count_params_excludes_buffers_and_frozen() -> None:
+    m = nn.BatchNorm1d(4)
+    assert archzoo.count_params(m) == 8  # weight + bias; running stats are buffers
+    m.weight.requires_grad_(False)
+    assert archzoo.count_params(m) == 4
+    assert archzoo.count_params(m, trainable_only=False) == 8
+
+
+def test_count_flops_counts_multiply_adds() -> None:
+    lin = nn.Linear(10, 3)
+    f = archzoo.count_flops(lin, torch.randn(7, 10))
+    assert f.macs == 7 * 10 * 3 and f.flops == 2 * f.macs
+    conv = nn.Conv2d(2, 4, 3)
+    f = archzoo.count_flops(conv, torch.randn(1, 2, 8, 8))
+    assert f.macs == 4 * 6 * 6 * 2 * 9
+
+
+def test_model_card_fields() -> None:
+    card = archzoo.model_card("lenet5")
+    assert card.num_params == 60_000 and card.year == 1998 and card.input_size == (1, 28, 28)
