@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch import Tensor
 
-__all__ = ["AUGMENTATIONS", "Batcher", "Dataset", "DataError", "Split", "carve_validation"]
+__all__ = ["AUGMENTATIONS", "Batcher", "DataError", "Dataset", "Split", "carve_validation"]
 
 
 class DataError(ValueError):
@@ -76,7 +76,7 @@ def carve_validation(ds: Dataset, size: int | float, seed: int) -> Dataset:
     """
     train = ds.splits["train"]
     n = len(train)
-    n_val = int(round(size * n)) if isinstance(size, float) else int(size)
+    n_val = round(size * n) if isinstance(size, float) else int(size)
     if not 0 < n_val < n:
         raise DataError(f"validation size {size} leaves no training or no validation data in {n} samples")
     g = torch.Generator().manual_seed(seed)

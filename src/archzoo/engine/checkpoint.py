@@ -23,7 +23,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 
-
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt or does not fit the model."""
 
@@ -100,7 +99,9 @@ def load_checkpoint(directory: Path, name: str) -> tuple[dict[str, torch.Tensor]
     """Return (model state dict, {optimizer key: state dict}, trainer state)."""
     tensor_path, meta_path = directory / f"{name}.safetensors", directory / f"{name}.json"
     if not tensor_path.is_file() or not meta_path.is_file():
-        raise CheckpointError(f"no checkpoint '{name}' in {directory} (expected {tensor_path.name} and {meta_path.name})")
+        raise CheckpointError(
+            f"no checkpoint '{name}' in {directory} (expected {tensor_path.name} and {meta_path.name})"
+        )
     try:
         meta = json.loads(meta_path.read_text())
         data = tensor_path.read_bytes()

@@ -136,10 +136,17 @@ class Schedule:
         self.fn = SCHEDULES[cfg.schedule]
         self.cfg, self.spe = cfg, steps_per_epoch
         self.total = cfg.epochs * steps_per_epoch
-        self.groups = [(g, g.setdefault("base_lr", g["lr"])) for opt in optimizers for g in opt.param_groups]
+        self.optimizers = list(optimizers)
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group.setdefault("base_lr", group["lr"])  # saved with the optimizer's state
 
     def set(self, step: int) -> float:
+        """Set the learning rate of ``step``; the groups are looked up each time because loading a
+        checkpoint replaces an optimizer's param_groups."""
         factor = self.fn(step, self.total, self.cfg, self.spe)
-        for group, base in self.groups:
-            group["lr"] = base * factor
-        return self.groups[0][1] * factor if self.groups else 0.0
+        lr = 0.0
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr = group["base_lr"] * factor
+        return lr

@@ -37,7 +37,8 @@ class Progress:
         else:
             every = max(1, self.steps_per_epoch // self.lines_per_epoch)
             if (step + 1) % every == 0 or step + 1 == self.steps_per_epoch:
-                left = (self.steps_per_epoch - step - 1) * (time.perf_counter() - self.t0) / max(step + 1 - self.step0, 1)
+                per_step = (time.perf_counter() - self.t0) / max(step + 1 - self.step0, 1)
+                left = (self.steps_per_epoch - step - 1) * per_step
                 print(f"epoch {self.epoch + 1}/{self.epochs} step {step + 1}/{self.steps_per_epoch} "
                       f"loss {loss:.4f} {rate:,.0f} samples/s eta {left:.0f}s", file=self.stream, flush=True)
 

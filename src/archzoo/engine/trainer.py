@@ -364,7 +364,8 @@ def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
         state, _, _ = load_checkpoint(run_dir / "checkpoints", checkpoint)
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"the checkpoint does not fit {cfg.model} on {cfg.data}: {str(exc).splitlines()[0]}") from None
+        first = str(exc).splitlines()[0]
+        raise CheckpointError(f"the checkpoint does not fit {cfg.model} on {cfg.data}: {first}") from None
     device = resolve_device(cfg.device)
     model.to(device)
     task = make_task(model_card(cfg.model).task, ds.task, ds.num_classes)
