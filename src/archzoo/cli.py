@@ -18,7 +18,7 @@ import torch
 from archzoo.data import DataError, data_root, dataset_info, list_datasets
 from archzoo.engine.checkpoint import CheckpointError
 from archzoo.engine.config import ConfigError, TrainConfig, apply_sets
-from archzoo.registry import OverrideError, UnknownModelError, list_models, model_card
+from archzoo.registry import OverrideError, UnknownModelError, list_models, model_card, resolve_config
 
 BAD_INPUT = (UnknownModelError, OverrideError, DataError, ConfigError, CheckpointError)
 
@@ -105,6 +105,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         cfg.tensorboard = True
     apply_sets(cfg, args.set or [])
     cfg.validate()
+    resolve_config(args.model, **cfg.model_overrides)  # a bad --set fails now, before data is loaded
     return cfg
 
 
@@ -215,7 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from archzoo.engine import RunDirError, TrainingDiverged
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a flag argparse rejected (already printed)
+        return int(exc.code or 0)
     try:
         return args.fn(args)
     except (*BAD_INPUT, RunDirError, UsageError) as exc:

@@ -14,11 +14,11 @@ _IMAGE_28 = ("fashion-mnist", "mnist")
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     # LeNet-5: the same recipe code for MNIST and Fashion-MNIST (the paper's 20 passes shortened)
     ("lenet5", "*"): dict(epochs=12, batch_size=64, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
-                          schedule="onecycle", augment="none", val_size=5000),
+                          schedule="onecycle", augment="none", val_size=1 / 12),
     ("lenet5_modern", "*"): dict(epochs=12, batch_size=64, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
-                                 schedule="onecycle", augment="none", val_size=5000),
+                                 schedule="onecycle", augment="none", val_size=1 / 12),
     ("mlp", "*"): dict(epochs=12, batch_size=128, optimizer="adamw", lr=1e-3, weight_decay=1e-4,
-                       schedule="onecycle", augment="none", val_size=5000,
+                       schedule="onecycle", augment="none", val_size=1 / 12,
                        model_overrides={"dropout": 0.2}),
     ("mlp", "sine"): dict(epochs=300, batch_size=64, optimizer="adam", lr=1e-2, schedule="cosine",
                           val_size=0, model_overrides={"depth": 1, "width": 64, "act": "tanh"}),
