@@ -83,6 +83,18 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_factcheck(args: argparse.Namespace) -> int:
+    from archzoo.analysis.factcheck import factcheck, markdown
+
+    verdicts = factcheck()
+    if args.markdown:
+        print(markdown(verdicts), end="")
+        return 0
+    for v in verdicts:
+        print(f"{v.verdict:<14} {v.claim.text}  [{v.explanation}]")
+    return 0
+
+
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     from archzoo.engine.recipes import recipe
 
@@ -90,8 +102,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError("train needs MODEL and --data NAME (or --resume RUN_DIR)")
     card = model_card(args.model)
     dataset_info(args.data)
-    cfg = TrainConfig(model=args.model, data=args.data)
-    for key, value in recipe(args.model, card.family, args.data).items():
+    cfg = TrainConfig(model=args.model, data=args.data, recipe=args.recipe)
+    for key, value in recipe(args.model, card.family, args.data, args.recipe).items():
         setattr(cfg, key, value)
     flags = {"data_root": args.data_root, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
              "optimizer": args.optimizer, "weight_decay": args.weight_decay, "seed": args.seed, "out": args.out,
@@ -174,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-memory", action="store_true", help="skip measuring the training-step memory")
     s.set_defaults(fn=cmd_info)
 
+    s = sub.add_parser("factcheck", help="check the numbers commonly quoted about classic architectures")
+    s.add_argument("--markdown", action="store_true", help="print the table of docs/factcheck.md")
+    s.set_defaults(fn=cmd_factcheck)
+
     s = sub.add_parser("datasets", help="list datasets")
     s.add_argument("--data-root")
     s.set_defaults(fn=cmd_datasets)
@@ -182,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", nargs="?")
     s.add_argument("--data")
     s.add_argument("--data-root")
+    s.add_argument("--recipe", default="default", help="a named recipe instead of the default one")
     s.add_argument("--epochs", type=int)
     s.add_argument("--batch-size", type=int)
     s.add_argument("--lr", type=float)

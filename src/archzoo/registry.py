@@ -25,9 +25,9 @@ from torch import nn
 
 __all__ = [
     "FlopCount",
+    "ModelCard",
     "OverrideError",
     "UnknownModelError",
-    "ModelCard",
     "count_flops",
     "count_params",
     "create_model",

@@ -22,6 +22,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     model: str
     data: str
+    recipe: str = "default"
     data_root: str | None = None
     epochs: int = 10
     batch_size: int = 128

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from archzoo.engine.config import ConfigError
+
 _IMAGE_28 = ("fashion-mnist", "mnist")
 
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
@@ -31,8 +33,21 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def recipe(model: str, family: str, data: str) -> dict[str, Any]:
-    """The recipe for (model, data): a dict of TrainConfig fields (model_overrides included)."""
+# Named recipes, chosen with --recipe NAME: (model, data, name) -> settings.
+NAMED_RECIPES: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+
+def recipe(model: str, family: str, data: str, name: str = "default") -> dict[str, Any]:
+    """The recipe for (model, data): a dict of TrainConfig fields (model_overrides included).
+
+    ``name`` other than "default" selects a named recipe; the error lists those that exist.
+    """
+    if name != "default":
+        for key in ((model, data, name), (model, "*", name), (family, data, name), (family, "*", name)):
+            if key in NAMED_RECIPES:
+                return {k: (dict(v) if isinstance(v, dict) else v) for k, v in NAMED_RECIPES[key].items()}
+        known = sorted(f"{n} ({m} on {d})" for m, d, n in NAMED_RECIPES)
+        raise ConfigError(f"no recipe {name!r} for {model} on {data}; named recipes: {', '.join(known) or 'none'}")
     for key in ((model, data), (model, "*"), (family, data), (family, "*"), ("*", data)):
         if key in RECIPES:
             return {k: (dict(v) if isinstance(v, dict) else v) for k, v in RECIPES[key].items()}

@@ -190,7 +190,8 @@ class LeNet5(nn.Module):
                 hint = f"; build it with in_channels={x.shape[1]} (CLI: --set in_channels={x.shape[1]})"
             elif x.ndim == 4:
                 hint = f"; it needs inputs of at least (and exactly) {size}x{size} pixels (set image_size)"
-            raise ValueError(f"{self.name} expects input (B, {', '.join(map(str, expected))}), got {tuple(x.shape)}{hint}")
+            want = ", ".join(map(str, expected))
+            raise ValueError(f"{self.name} expects input (B, {want}), got {tuple(x.shape)}{hint}")
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(B, C, 28, 28) -> (B, 84): the F6 representation."""
