@@ -68,3 +68,14 @@ def test_count_flops_counts_multiply_adds() -> None:
 def test_model_card_fields() -> None:
     card = archzoo.model_card("lenet5")
     assert card.num_params == 60_000 and card.year == 1998 and card.input_size == (1, 28, 28)
+
+
+def test_count_flops_counts_attention_on_cpu() -> None:
+    q = torch.randn(1, 2, 16, 8)
+
+    class Attn(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.scaled_dot_product_attention(x, x, x)
+
+    # QK^T and AV: 2 * (heads * T * T * d) multiply-adds
+    assert archzoo.count_flops(Attn(), q).macs == 2 * 2 * 16 * 16 * 8

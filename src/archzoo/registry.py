@@ -227,9 +227,17 @@ class FlopCount:
 
 def count_flops(model: nn.Module, *inputs: torch.Tensor) -> FlopCount:
     """Count the forward-pass MACs and FLOPs of ``model(*inputs)`` (no gradients are kept)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-    counter = FlopCounterMode(display=False, depth=None)
+    def cpu_flash_attention(query: torch.Size, key: torch.Size, value: torch.Size, *args: Any, **kw: Any) -> int:
+        return sdpa_flop_count(query, key, value)
+
+    # torch's counter has no formula for the CPU flash-attention kernel; without one, attention
+    # computed by F.scaled_dot_product_attention on CPU would count as zero
+    mapping = {}
+    if hasattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        mapping[torch.ops.aten._scaled_dot_product_flash_attention_for_cpu] = cpu_flash_attention
+    counter = FlopCounterMode(display=False, depth=None, custom_mapping=mapping)
     with torch.no_grad(), counter:
         model(*inputs)
     totals = counter.get_flop_counts()

@@ -19,8 +19,12 @@ PAIRS = [(n, archzoo.model_card(n).torchvision_name) for n in archzoo.list_model
 
 
 def _randomise_buffers(model: torch.nn.Module) -> None:
-    """Give BatchNorm statistics non-trivial values so that a wrong mapping cannot hide."""
+    """Give BatchNorm statistics and zero-initialised parameters (heads, class tokens) non-trivial
+    values, so that a wrong mapping cannot hide behind zeros."""
     g = torch.Generator().manual_seed(1)
+    for p in model.parameters():
+        if p.numel() and p.abs().max() == 0:
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
     for name, buf in model.named_buffers():
         if name.endswith("running_mean"):
             buf.copy_(torch.randn(buf.shape, generator=g) * 0.1)

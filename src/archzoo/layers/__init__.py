@@ -4,14 +4,19 @@ from archzoo.layers.activations import ACTIVATIONS, get_activation
 from archzoo.layers.conv import ConvNormAct, SqueezeExcite, make_divisible
 from archzoo.layers.drop import DropPath, drop_path
 from archzoo.layers.inputs import check_image_input
+from archzoo.layers.transformer import Mlp, Permute, merge_heads, split_heads
 
 __all__ = [
     "ACTIVATIONS",
     "ConvNormAct",
     "DropPath",
+    "Mlp",
+    "Permute",
     "SqueezeExcite",
     "check_image_input",
     "drop_path",
     "get_activation",
     "make_divisible",
+    "merge_heads",
+    "split_heads",
 ]
