@@ -33,6 +33,18 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+# The CNN zoo on 28x28 images: each family's small-input option, AdamW with decoupled weight decay,
+# one-cycle, label smoothing 0.1; ViT and Swin re-sized to the image (see their model cards).
+_SMALL_IMAGES = dict(epochs=10, batch_size=128, optimizer="adamw", lr=2e-3, weight_decay=0.05, schedule="onecycle",
+                     label_smoothing=0.1, val_size=1 / 12)
+_SMALL_INPUT_FAMILIES = ("alexnet", "vgg", "resnet", "densenet", "squeezenet", "efficientnet", "mobilenet", "convnext")
+RECIPES.update({(family, data): {**_SMALL_IMAGES, "model_overrides": {"small_input": True}}
+                for family in _SMALL_INPUT_FAMILIES for data in _IMAGE_28})
+RECIPES.update({("vit", data): {**_SMALL_IMAGES, "lr": 1e-3, "model_overrides": {"image_size": 28, "patch_size": 4}}
+                for data in _IMAGE_28})
+RECIPES.update({("swin", data): {**_SMALL_IMAGES, "lr": 1e-3, "model_overrides": {"patch_size": 2, "window_size": 7}}
+                for data in _IMAGE_28})
+
 # Named recipes, chosen with --recipe NAME: (model, data, name) -> settings.
 NAMED_RECIPES: dict[tuple[str, str, str], dict[str, Any]] = {}
 

@@ -4,12 +4,16 @@ from archzoo.layers.activations import ACTIVATIONS, get_activation
 from archzoo.layers.conv import ConvNormAct, SqueezeExcite, make_divisible
 from archzoo.layers.drop import DropPath, drop_path
 from archzoo.layers.inputs import check_image_input
+from archzoo.layers.inverted_residual import InvertedResidual
+from archzoo.layers.norm import LayerNorm2d
 from archzoo.layers.transformer import Mlp, Permute, merge_heads, split_heads
 
 __all__ = [
     "ACTIVATIONS",
     "ConvNormAct",
     "DropPath",
+    "InvertedResidual",
+    "LayerNorm2d",
     "Mlp",
     "Permute",
     "SqueezeExcite",

@@ -1,0 +1,97 @@
+"""Each CNN family's small variant on Fashion-MNIST under a fixed CPU budget.
+
+    python benchmarks/cnn_fashion_mnist.py --budget 600 [--models resnet18 mobilenet_v2 ...]
+
+For each model: a 30-step probe measures the time of one training step with its default
+Fashion-MNIST recipe; the number of epochs is then the largest that fits the budget (at least one),
+and the model trains for that many epochs (`archzoo train MODEL --data fashion-mnist --epochs N`).
+Reports test accuracy, parameters, MACs at 1x28x28, wall time; writes
+docs/results/cnn_fashion_mnist.{md,json} and an accuracy-vs-parameters plot (matplotlib, if installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+import archzoo
+from _common import RESULTS, git_commit, load_average, machine, stamp, write_result
+
+DEFAULT_MODELS = ["resnet20", "resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121",
+                  "squeezenet1_1", "vgg11_bn", "alexnet", "convnext_tiny", "vit_ti_16", "swin_t"]
+
+
+def train(model: str, out: Path, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "archzoo.cli", "train", model, "--data", "fashion-mnist", "--out", str(out),
+           "--quiet", *extra]
+    subprocess.run(cmd, check=True)
+    return {"summary": json.loads((out / "summary.json").read_text()),
+            "config": json.loads((out / "config.json").read_text())}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--budget", type=float, default=600.0, help="seconds of training per model")
+    p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    args = p.parse_args()
+    rows = []
+    for name in args.models:
+        with tempfile.TemporaryDirectory() as tmp:
+            probe = train(name, Path(tmp) / "probe", ["--epochs", "1", "--max-time", "20"])
+            state = json.loads((Path(tmp) / "probe" / "checkpoints" / "last.json").read_text())["trainer"]
+            steps = state["global_step"]
+            per_step = probe["summary"]["wall_time_s"] / max(steps, 1)
+            batch = probe["config"]["batch_size"]
+            n_train = probe["config"]["dataset"]["splits"]["train"]
+            epoch_s = per_step * (n_train // batch)
+            epochs = max(1, math.floor(args.budget / max(epoch_s, 1e-9)))
+            run = train(name, Path(tmp) / "run", ["--epochs", str(epochs)])
+        s, c = run["summary"], run["config"]
+        with torch.device("meta"):
+            scalars = {k: v for k, v in c["model_config"].items() if isinstance(v, (int, float, str, bool))}
+            m = archzoo.create_model(name, **scalars)  # the trained configuration (tuples stay default)
+            macs = archzoo.count_flops(m, torch.empty(1, 1, 28, 28)).macs
+        rows.append({"model": name, "family": archzoo.model_card(name).family, "params": s["params"], "macs": macs,
+                     "epochs": s["epochs_done"], "test_accuracy": s["metrics"]["test"]["accuracy"],
+                     "wall_time_s": s["wall_time_s"], "overrides": c["model_overrides"]})
+        print(json.dumps(rows[-1]), flush=True)
+    lines = [f"# Fashion-MNIST: each family's small variant under a {args.budget:.0f} s budget\n",
+             f"Measured {stamp()} at commit {git_commit()} on {machine()} (load average {load_average():.1f}) by",
+             f"`python benchmarks/cnn_fashion_mnist.py --budget {args.budget:.0f}`. Each model uses its default "
+             "Fashion-MNIST recipe with as many epochs as fit the budget.\n",
+             "| model | family | params | MACs (1x28x28) | epochs | test accuracy | wall time |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in sorted(rows, key=lambda r: -r["test_accuracy"]):
+        lines.append(f"| {r['model']} | {r['family']} | {r['params']:,} | {r['macs'] / 1e6:,.1f}M | {r['epochs']} | "
+                     f"{100 * r['test_accuracy']:.2f}% | {r['wall_time_s']:.0f} s |")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for r in rows:
+            ax.scatter(r["params"], 100 * r["test_accuracy"])
+            ax.annotate(r["model"], (r["params"], 100 * r["test_accuracy"]), fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("trainable parameters")
+        ax.set_ylabel("Fashion-MNIST test accuracy (%)")
+        ax.set_title(f"{args.budget:.0f} s of CPU training per model")
+        fig.tight_layout()
+        fig.savefig(RESULTS / "cnn_fashion_mnist.png", dpi=120)
+        lines.append("\n![accuracy vs parameters](cnn_fashion_mnist.png)")
+    except ImportError:
+        pass
+    print(write_result("cnn_fashion_mnist", "\n".join(lines) + "\n", rows))
+
+
+if __name__ == "__main__":
+    main()
