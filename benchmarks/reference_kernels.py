@@ -12,6 +12,10 @@ LSTM variants: the plain reference (input projections for all steps in one matmu
 over time for the recurrence, autograd for the backward), the same recurrence compiled by
 TorchScript, the recurrence with its backward pass through time written by hand
 (recurrent.lstm_recurrence_bptt), and a Python loop over a torch.compile'd cell step.
+
+MultiHeadAttention variants: the reference module (eq. 1 written out, a block of heads at a time) with
+and without the attention weights returned, each against nn.MultiheadAttention in the same mode, and the
+reference module under torch.compile.
 """
 
 from __future__ import annotations

@@ -79,3 +79,15 @@ def test_count_flops_counts_attention_on_cpu() -> None:
 
     # QK^T and AV: 2 * (heads * T * T * d) multiply-adds
     assert archzoo.count_flops(Attn(), q).macs == 2 * 2 * 16 * 16 * 8
+
+
+def test_pretrained_errors_are_clear() -> None:
+    with pytest.raises(ValueError, match="only source is 'torchvision'"):
+        archzoo.create_model("lenet5", pretrained="imagenet")
+    with pytest.raises(ValueError, match="no torchvision counterpart"):
+        archzoo.create_model("lenet5", pretrained="torchvision")
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match="needs torchvision: pip install torchvision"):
+            archzoo.create_model("resnet18", pretrained="torchvision")

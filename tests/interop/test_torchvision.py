@@ -45,3 +45,20 @@ def test_same_weights_same_logits(name: str, tv_name: str) -> None:
     with torch.no_grad():
         diff = (ours(x) - tv(x)).abs().max().item()
     assert diff <= 1e-4, f"{name} vs torchvision {tv_name}: max abs logit difference {diff:.2e}"
+
+
+def test_pretrained_torchvision_goes_through_the_converter(monkeypatch) -> None:
+    """create_model(..., pretrained="torchvision") loads what torchvision's loader returns, renamed
+    where needed (mobilenet_v2 has a converter). The download itself is torchvision's own."""
+    import archzoo.interop as interop
+
+    for name in ("resnet18", "mobilenet_v2"):
+        tv = torchvision.models.get_model(archzoo.model_card(name).torchvision_name, weights=None).eval()
+        monkeypatch.setattr(interop, "torchvision_state_dict",
+                            lambda tv_name, weights="DEFAULT", tv=tv: tv.state_dict())
+        ours = archzoo.create_model(name, pretrained="torchvision").eval()
+        x = torch.randn(1, 3, 224, 224)
+        with torch.no_grad():
+            assert (ours(x) - tv(x)).abs().max().item() <= 1e-4
+    with pytest.raises(ValueError, match="1000 classes"):
+        archzoo.create_model("resnet18", pretrained="torchvision", num_classes=10)

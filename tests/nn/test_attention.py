@@ -71,8 +71,15 @@ def test_self_attention_matches_torch(batch_first, bias, dtype) -> None:
             )
 
 
+@pytest.mark.parametrize("heads_per_block", [None, 1, 4])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_attention_with_masks_matches_torch(dtype) -> None:
+def test_cross_attention_with_masks_matches_torch(dtype, heads_per_block, monkeypatch) -> None:
+    """Also through the blocked path (heads in blocks of 1, or 4 of 6 with an uneven last block)."""
+    import archzoo.nn.attention as attention
+
+    if heads_per_block is not None:
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        monkeypatch.setattr(attention, "SCORE_BLOCK_BYTES", heads_per_block * 5 * 8 * itemsize)  # L=5, S=8
     torch.manual_seed(0)
     ours, theirs = _twins(
         ann.MultiHeadAttention(12, 3, batch_first=True), nn.MultiheadAttention(12, 3, batch_first=True), dtype

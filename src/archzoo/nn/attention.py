@@ -16,7 +16,9 @@ F.scaled_dot_product_attention's).
 
 Inside MultiHeadAttention the softmax is torch.softmax: the same equation as
 :func:`archzoo.nn.functional.softmax` (proven there), in one fused pass over the (L, S) scores
-instead of five; that is what keeps the module within reach of torch's speed.
+instead of five. The module evaluates eq. 1 a block of heads at a time (about 2 MB of scores per
+block), so the scores, their softmax and its gradient stay in cache and reuse one allocation instead
+of page-faulting a fresh (B*heads, L, S) tensor per op. Together these keep it within torch's speed.
 
 Deviations: no kdim/vdim, add_bias_kv or add_zero_attn; a query whose keys are all masked gets a
 zero output (torch.nn.MultiheadAttention gives NaN there); ``is_causal`` without ``attn_mask``
@@ -68,6 +70,48 @@ def _additive(mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
     if mask is None or mask.dtype != torch.bool:
         return None if mask is None else mask.to(dtype)
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
+
+
+# Bytes of (L, S) scores computed per block of heads: small enough to stay in cache between the
+# matmul, the softmax and the matmul with V, and for the allocator to reuse the same memory block
+# after block (a 67 MB score tensor costs a fresh page-faulted allocation per op; measured, see
+# docs/equations.md "Speed").
+SCORE_BLOCK_BYTES = 2**21
+
+
+def _attend(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float, need_weights: bool
+) -> tuple[Tensor, Tensor | None]:
+    """softmax(q k^T / sqrt(d_k) + mask) v over (N, L, d) heads, N = B*heads, in blocks of heads.
+
+    mask: additive (N or 1, L, S), -inf = blocked, or None. Returns (out (N, L, d_v),
+    weights (N, L, S) or None). Every block is eq. 1 on its own heads; the blocks only bound how much
+    of the (N, L, S) score tensor is live between two ops.
+    """
+    N, L, S = q.shape[0], q.shape[1], k.shape[1]
+    step = max(1, SCORE_BLOCK_BYTES // (L * S * q.element_size()))
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    # a query with every key blocked gets zeros, where a plain softmax gives 0/0
+    blocked = mask is not None and bool(torch.isneginf(mask).all(dim=-1).any())
+    # split (not q[i:j]): its backward concatenates the blocks' gradients once, where each slice's
+    # backward would write a zero tensor of the full size
+    n_blocks = -(-N // step)
+    masks = [mask] * n_blocks if mask is None or mask.shape[0] == 1 else list(mask.split(step))  # (n or 1, L, S)
+    outs, weights = [], []
+    for qi, ki, vi, mi in zip(q.split(step), k.split(step), v.split(step), masks, strict=True):  # (n, T, d) views
+        if mi is None:
+            scores = (qi * scale) @ ki.transpose(1, 2)  # (n, L, S); scaling q is cheaper than scaling scores
+        else:
+            scores = torch.baddbmm(mi, qi, ki.transpose(1, 2), alpha=scale)  # mask + scale q k^T in one kernel
+        w = torch.softmax(scores, dim=-1)  # (n, L, S)
+        if blocked:  # rows with every key blocked, from this block's own mask
+            w = w.masked_fill(torch.isneginf(mi).all(dim=-1, keepdim=True), 0.0)
+        outs.append(F.dropout(w, p, training=p > 0) @ vi)  # (n, L, d_v)
+        if need_weights:
+            weights.append(w)
+    if len(outs) == 1:
+        return outs[0], (weights[0] if need_weights else None)
+    return torch.cat(outs), (torch.cat(weights) if need_weights else None)  # (N, L, d_v), (N, L, S)
 
 
 class MultiHeadAttention(nn.Module):
@@ -141,20 +185,9 @@ class MultiHeadAttention(nn.Module):
             pad = pad.expand(B, self.num_heads, 1, S).reshape(B * self.num_heads, 1, S)  # (B*heads, 1, S)
             mask = pad if mask is None else mask + pad
 
-        # softmax(Q K^T / sqrt(d_k) + M) V, eq. 1, on every head at once
+        # softmax(Q K^T / sqrt(d_k) + M) V, eq. 1, a block of heads at a time
         p = self.dropout if self.training else 0.0
-        scale = 1.0 / math.sqrt(self.head_dim)
-        if mask is None:
-            scores = (q * scale) @ k.transpose(1, 2)  # (B*heads, L, S); scaling q is cheaper than scaling scores
-        else:
-            scores = torch.baddbmm(mask, q, k.transpose(1, 2), alpha=scale)  # mask + scale q k^T in one kernel
-        weights = torch.softmax(scores, dim=-1)
-        if mask is not None:  # a query with every key blocked: zeros, where a plain softmax gives 0/0
-            blocked = torch.isneginf(mask).all(dim=-1, keepdim=True)  # (B*heads or 1, L, 1)
-            if blocked.any():
-                weights = weights.masked_fill(blocked, 0.0)
-        out = F.dropout(weights, p, training=p > 0) @ v  # (B*heads, L, head_dim)
-        weights = weights if need_weights else None
+        out, weights = _attend(q, k, v, mask, p, need_weights)  # (B*heads, L, head_dim), (B*heads, L, S)
         out = out.transpose(0, 1).reshape(L, B, E)  # (L, B, E): heads concatenated
         out = self.out_proj(out)
         if weights is not None:
