@@ -19,7 +19,9 @@ from archzoo.engine.config import ConfigError, TrainConfig
 
 def _torch(cls_name: str, **fixed: Any) -> Callable[..., torch.optim.Optimizer]:
     def make(params: Iterable[Any], cfg: TrainConfig) -> torch.optim.Optimizer:
-        kwargs: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **fixed}
+        # foreach: one multi-tensor kernel per update step instead of one per parameter (torch only
+        # picks it by default on CUDA; on CPU it makes the optimizer step about twice as fast)
+        kwargs: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "foreach": True, **fixed}
         if "momentum" in fixed:
             kwargs["momentum"] = cfg.momentum
         return getattr(torch.optim, cls_name)(params, **kwargs)
