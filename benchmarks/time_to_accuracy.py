@@ -47,9 +47,14 @@ def archzoo_run(args: str, target: float) -> dict:
         summary = json.loads((out / "summary.json").read_text())
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     acc = summary["metrics"]["test"]["accuracy"]
-    reached = next((r["elapsed_s"] for r in rows if r["split"] == "test" and r["accuracy"] >= target), None)
+    curve = [(r["elapsed_s"], r["accuracy"]) for r in rows if r["split"] == "test"]
+    reached = next((t for t, a in curve if a >= target), None)
     return {"final_accuracy": acc, "time_to_target_s": reached, "run_wall_s": summary["wall_time_s"],
-            "process_wall_s": round(wall, 2), "epochs": summary["epochs_done"]}
+            "process_wall_s": round(wall, 2), "epochs": summary["epochs_done"], "curve": curve}
+
+
+def time_to(curve: list[tuple[float, float]], level: float) -> float | None:
+    return next((t for t, a in curve if a >= level), None)
 
 
 def main() -> None:
@@ -63,6 +68,11 @@ def main() -> None:
     print(json.dumps({"archzoo": ours}), flush=True)
     ratio = (ref["time_to_target_s"] / ours["time_to_target_s"]
              if ref["time_to_target_s"] and ours["time_to_target_s"] else None)
+    # when the reference misses the target in its 3 epochs, compare at the accuracy it did reach
+    ref_curve = [(e["elapsed_s"], e["test_accuracy"]) for e in ref["epochs"]]
+    level = min(args.target, ref["final_accuracy"])
+    ref_t, ours_t = time_to(ref_curve, level), time_to(ours["curve"], level)
+    level_ratio = ref_t / ours_t if ref_t and ours_t else None
     fmt = lambda v: f"{v:.1f} s" if v is not None else "not reached"  # noqa: E731
     lines = [f"# Time to {100 * args.target:.1f}% Fashion-MNIST test accuracy\n",
              f"Measured {stamp()} at commit {git_commit()} on {machine()} (load average {load_average():.1f}) by",
@@ -76,11 +86,15 @@ def main() -> None:
              f"| archzoo: `archzoo train {args.archzoo} --data fashion-mnist` ({ours['epochs']} epochs) | "
              f"{100 * ours['final_accuracy']:.2f}% | {fmt(ours['time_to_target_s'])} | "
              f"{ours['process_wall_s']:.1f} s |",
-             "", f"Ratio (reference time / archzoo time): {f'{ratio:.2f}x' if ratio else 'n/a'}.",
+             "", f"Ratio (reference time / archzoo time) to {100 * args.target:.1f}%: "
+             f"{f'{ratio:.2f}x' if ratio else 'n/a (the reference did not reach it)'}. "
+             f"To {100 * level:.2f}% (the lower of the target and the reference's final accuracy): reference "
+             f"{fmt(ref_t)}, archzoo {fmt(ours_t)}, ratio {f'{level_ratio:.2f}x' if level_ratio else 'n/a'}.",
              "", "Reference epochs: " + "; ".join(f"epoch {e['epoch']}: {100 * e['test_accuracy']:.2f}% at "
                                                     f"{e['elapsed_s']:.1f} s" for e in ref["epochs"])]
-    print(write_result("time_to_accuracy", "\n".join(lines) + "\n", {"reference": ref, "archzoo": ours,
-                                                                      "ratio": ratio, "archzoo_args": args.archzoo}))
+    data = {"reference": ref, "archzoo": ours, "ratio": ratio, "level": level, "level_ratio": level_ratio,
+            "archzoo_args": args.archzoo}
+    print(write_result("time_to_accuracy", "\n".join(lines) + "\n", data))
 
 
 if __name__ == "__main__":
