@@ -48,7 +48,8 @@ def main() -> None:
              f"Measured {stamp()} at commit {git_commit()} on {machine()} (load average {load_average():.1f}) by",
              "`python benchmarks/fashion_mnist.py`; each row is one `archzoo train MODEL --data "
              f"{args.data}` run with the model's default recipe.\n",
-             "| model | params | epochs | recipe | test accuracy | wall time | train images/s |",
+             "| model | params | epochs | recipe | test accuracy | wall time "
+             "| training images per wall second (evaluation included) |",
              "|---|---:|---:|---|---:|---:|---:|"]
     for r in rows:
         rc = r["recipe"]
