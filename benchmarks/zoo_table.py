@@ -13,23 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 import archzoo
+from archzoo.registry import model_macs
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- zoo:start -->", "<!-- zoo:end -->"
-
-
-def macs(name: str) -> int | None:
-    card = archzoo.model_card(name)
-    try:
-        with torch.device("meta"):
-            model = archzoo.create_model(name)
-            return archzoo.count_flops(model, torch.empty(1, *card.input_size)).macs
-    except (RuntimeError, NotImplementedError):  # an op without a meta kernel: count on CPU
-        model = archzoo.create_model(name).eval()
-        return archzoo.count_flops(model, torch.zeros(1, *card.input_size)).macs
 
 
 def table() -> str:
@@ -37,7 +25,7 @@ def table() -> str:
             "|---|---|---:|---|---:|---|---:|---|"]
     for name in archzoo.list_models():
         c = archzoo.model_card(name)
-        m = macs(name)
+        m = model_macs(name)
         pinned = f"= {c.reference}" if c.reference_params is not None else ""
         rows.append(f"| `{name}` | {c.family} | {c.year} | [{c.paper}]({c.url}) | {c.num_params:,} | "
                     f"{'x'.join(map(str, c.input_size))} | {m / 1e6:,.2f}M | {pinned} |")

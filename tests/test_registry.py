@@ -91,3 +91,11 @@ def test_pretrained_errors_are_clear() -> None:
     except ImportError:
         with pytest.raises(RuntimeError, match="needs torchvision: pip install torchvision"):
             archzoo.create_model("resnet18", pretrained="torchvision")
+
+
+def test_model_macs_counts_the_card_input_on_meta() -> None:
+    from archzoo.registry import model_macs
+
+    model = archzoo.create_model("lenet5_modern")
+    assert model_macs("lenet5_modern") == archzoo.count_flops(model, torch.randn(1, 1, 28, 28)).macs == 416_520
+    assert model_macs("mlp", (4,), in_features=4, depth=1, width=8, num_classes=3) == 4 * 8 + 8 * 3

@@ -33,6 +33,7 @@ __all__ = [
     "create_model",
     "list_models",
     "model_card",
+    "model_macs",
     "register_model",
 ]
 
@@ -254,3 +255,13 @@ def count_flops(model: nn.Module, *inputs: torch.Tensor) -> FlopCount:
         by_module[key] = flops // 2
     total = by_module.get("", 0)
     return FlopCount(macs=total, flops=2 * total, by_module=by_module)
+
+
+def model_macs(name: str, input_size: tuple[int, ...] | None = None, **overrides: Any) -> int:
+    """Forward MACs of the registered model at ``input_size`` (default: its card's), batch 1.
+
+    Counted on the meta device: no weights are allocated, so the largest models cost nothing.
+    """
+    size = input_size if input_size is not None else model_card(name).input_size
+    with torch.device("meta"):
+        return count_flops(create_model(name, **overrides), torch.empty(1, *size)).macs

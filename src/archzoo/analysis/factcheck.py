@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from archzoo.registry import count_flops, create_model, model_card
+from archzoo.registry import create_model, model_card, model_macs
 
 
 def weighted_layers(model: nn.Module) -> int:
@@ -76,12 +76,11 @@ def _measure(model_name: str, quantity: str) -> float:
     card = model_card(model_name)
     if quantity == "params":
         return float(card.num_params)
-    with torch.device("meta"):
-        model = create_model(model_name)
-        if quantity == "layers":
-            return float(weighted_layers(model))
-        if quantity == "macs":
-            return float(count_flops(model, torch.empty(1, *card.input_size)).macs)
+    if quantity == "macs":
+        return float(model_macs(model_name))
+    if quantity == "layers":
+        with torch.device("meta"):
+            return float(weighted_layers(create_model(model_name)))
     raise ValueError(f"unknown quantity {quantity!r}")
 
 
