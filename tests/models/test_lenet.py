@@ -42,7 +42,12 @@ def test_squashing_and_rbf_output() -> None:
     assert set(centres.unique().tolist()) == {-1.0, 1.0}
     assert not any(p is centres for p in m.parameters())  # fixed, not trained
     f6 = torch.randn(3, 84)
-    torch.testing.assert_close(m.forward_head(f6), -torch.cdist(f6, centres).square(), rtol=1e-4, atol=1e-3)
+    distances = torch.cdist(f6, centres).square()
+    torch.testing.assert_close(m.forward_head(f6), -0.2 * distances, rtol=1e-4, atol=1e-3)
+    paper = archzoo.create_model("lenet5", logit_scale=1.0)  # the MAP criterion's own scale
+    torch.testing.assert_close(paper.forward_head(f6), -distances, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="logit_scale must be positive"):
+        archzoo.create_model("lenet5", logit_scale=0.0)
 
 
 def test_subsampling_is_sum_times_coefficient_plus_bias() -> None:

@@ -27,8 +27,13 @@ Deviations, each for a stated reason:
   random +-1 codes would also do). Fashion-MNIST classes have no glyphs, so archzoo uses a fixed
   +-1 code: the rows of a Hadamard-like Sylvester matrix, which are mutually orthogonal, so every
   pair of class centres is equally far apart (stored as a buffer, not trained).
-- The output: the model returns the negated RBF distances as logits. Cross-entropy on those logits
-  is the paper's MAP criterion (its equation 9) without the constant "rubbish class" term e^-j.
+- The output: the model returns ``-logit_scale * y_i`` as logits. Cross-entropy on them is the
+  paper's MAP criterion (its equation 9, without the constant "rubbish class" term e^-j) at
+  ``logit_scale=1``. Up to a constant shared by all classes, -y_i = 2 x.w_i, so the RBF layer acts
+  as a fixed linear layer whose weights are +-2: at scale 1 the logits span hundreds and the
+  softmax saturates after a few updates, which stalls training (Fashion-MNIST, 4 epochs: 86.1%
+  test accuracy at scale 1, 88.1% at 0.1). The default 0.2 only sets the softmax temperature of
+  the loss: the prediction (the nearest centre) and the 60,000 parameters are unchanged.
 - Training: the paper uses stochastic diagonal Levenberg-Marquardt; archzoo's recipe uses SGD with
   momentum or Adam (see archzoo.engine.recipes).
 
@@ -64,6 +69,7 @@ class LeNetConfig:
     in_channels: int = 1
     image_size: int = 28
     input_padding: int = 2
+    logit_scale: float = 0.2  # logits = -logit_scale * RBF distance (faithful net only)
 
     def __post_init__(self) -> None:
         if self.image_size + 2 * self.input_padding != 32:
@@ -73,6 +79,8 @@ class LeNetConfig:
             )
         if self.num_classes < 2 or self.in_channels < 1:
             raise ValueError("num_classes must be >= 2 and in_channels >= 1")
+        if not self.logit_scale > 0:
+            raise ValueError(f"logit_scale must be positive, got {self.logit_scale}")
 
 
 def scaled_tanh(x: Tensor) -> Tensor:
@@ -142,15 +150,16 @@ def rbf_codes(num_classes: int, dim: int) -> Tensor:
 
 
 class RBFOutput(nn.Module):
-    """Euclidean RBF units y_i = sum_j (x_j - w_ij)^2 with fixed centres; returns -y as logits."""
+    """Euclidean RBF units y_i = sum_j (x_j - w_ij)^2 with fixed centres; returns -scale * y as logits."""
 
-    def __init__(self, in_features: int, num_classes: int) -> None:
+    def __init__(self, in_features: int, num_classes: int, scale: float = 1.0) -> None:
         super().__init__()
+        self.scale = scale
         self.register_buffer("centres", rbf_codes(num_classes, in_features))
 
     def forward(self, x: Tensor) -> Tensor:
         d = (x.unsqueeze(1) - self.centres.unsqueeze(0)).square().sum(-1)  # (B, K)
-        return -d
+        return -d * self.scale
 
 
 class LeNet5(nn.Module):
@@ -171,7 +180,7 @@ class LeNet5(nn.Module):
             self.act = F.relu
         self.c5 = nn.Conv2d(16, 120, 5)
         self.f6 = nn.Linear(120, 84)
-        self.output: nn.Module = RBFOutput(84, cfg.num_classes) if cfg.faithful else nn.Linear(84, cfg.num_classes)
+        self.output: nn.Module = RBFOutput(84, cfg.num_classes, cfg.logit_scale) if cfg.faithful else nn.Linear(84, cfg.num_classes)
         if cfg.faithful:
             for m in (self.c1, self.c5, self.f6):
                 fan_in = m.weight[0].numel()
