@@ -5,7 +5,8 @@
     python benchmarks/throughput.py resnet18 mobilenet_v2 --input 3,64,64 --batch-size 32 --torchvision
 
 With --torchvision (and torchvision installed), torchvision's implementation of the same
-architecture is measured in the same process, interleaved with archzoo's, and the ratio reported.
+architecture is measured in the same process, its repeats alternating with archzoo's, and the
+ratio reported; models torchvision lacks get empty torchvision cells.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import archzoo
 from _common import git_commit, load_average, machine, median, stamp, write_result
 
 
-def step_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, repeats: int,
-              compiled: bool = False) -> float:
+def stepper(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, compiled: bool = False):
+    """A function running n training steps of ``model`` (warmed up, and compiled if asked)."""
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     net = torch.compile(model) if compiled else model
@@ -34,12 +35,20 @@ def step_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: i
             opt.step()
 
     run(3 if not compiled else 6)  # warm-up (and compilation)
-    rates = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run(steps)
-        rates.append(steps * len(x) / (time.perf_counter() - t0))
-    return median(rates)
+    return run
+
+
+def step_rates(runners: dict[str, object], batch: int, steps: int, repeats: int) -> dict[str, float]:
+    """Median images/s of each runner; repeats alternate between the runners (and their order), so
+    that a slow patch of the machine hits all of them alike."""
+    rates: dict[str, list[float]] = {k: [] for k in runners}
+    order = list(runners)
+    for r in range(repeats):
+        for key in order if r % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            runners[key](steps)
+            rates[key].append(steps * batch / (time.perf_counter() - t0))
+    return {k: median(v) for k, v in rates.items()}
 
 
 def build(name: str, shape: tuple[int, ...], num_classes: int) -> torch.nn.Module:
@@ -49,7 +58,16 @@ def build(name: str, shape: tuple[int, ...], num_classes: int) -> torch.nn.Modul
         overrides["in_channels"] = shape[0]
     if hasattr(card.config, "num_classes"):
         overrides["num_classes"] = num_classes
+    overrides.update(size_overrides(name, shape))
     return archzoo.create_model(name, **overrides)
+
+
+def size_overrides(name: str, shape: tuple[int, ...]) -> dict[str, int]:
+    """ViTs are built for one image size (their position embeddings): set it to the input's."""
+    card = archzoo.model_card(name)
+    if getattr(card.config, "image_size", None) not in (None, shape[-1]) and card.family == "vit":
+        return {"image_size": shape[-1]}
+    return {}
 
 
 def main() -> None:
@@ -71,27 +89,30 @@ def main() -> None:
     rows = []
     for name in args.models:
         row: dict[str, object] = {"model": name}
+        tv_name = archzoo.model_card(name).torchvision_name if args.torchvision else None
         for variant in args.variants:
             cl = "channels_last" in variant
+            compiled = "compile" in variant
             model = build(name, shape, args.num_classes)
             xb = x.contiguous(memory_format=torch.channels_last) if cl else x
             if cl:
                 model = model.to(memory_format=torch.channels_last)
-            row[variant] = step_rate(model, xb, y, args.steps, args.repeats, compiled="compile" in variant)
-            if args.torchvision:
+            runners = {variant: stepper(model, xb, y, compiled)}
+            if tv_name:
                 import torchvision
 
-                tv_name = archzoo.model_card(name).torchvision_name
-                if tv_name:
-                    tv = torchvision.models.get_model(tv_name, num_classes=args.num_classes)
-                    if cl:
-                        tv = tv.to(memory_format=torch.channels_last)
-                    row[f"torchvision {variant}"] = step_rate(tv, xb, y, args.steps, args.repeats,
-                                                              compiled="compile" in variant)
-                    row[f"ratio {variant}"] = row[variant] / row[f"torchvision {variant}"]
+                tv = torchvision.models.get_model(tv_name, num_classes=args.num_classes,
+                                                  **size_overrides(name, shape))
+                if cl:
+                    tv = tv.to(memory_format=torch.channels_last)
+                runners[f"torchvision {variant}"] = stepper(tv, xb, y, compiled)
+            row.update(step_rates(runners, args.batch_size, args.steps, args.repeats))
+            if tv_name:
+                row[f"ratio {variant}"] = row[variant] / row[f"torchvision {variant}"]
+            del runners, model
         rows.append(row)
         print(row, flush=True)
-    cols = [k for k in rows[0] if k != "model"]
+    cols = list(dict.fromkeys(k for r in rows for k in r if k != "model"))
     lines = [f"# Training-step throughput, input {args.input}, batch {args.batch_size}\n",
              f"Measured {stamp()} at commit {git_commit()} on {machine()} (load average {load_average():.1f}) by",
              f"`python benchmarks/throughput.py {' '.join(args.models)} --input {args.input} --batch-size "
@@ -100,7 +121,7 @@ def main() -> None:
              f"{args.repeats} repeats of {args.steps} steps.\n",
              "| model | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for r in rows:
-        cells = [f"{r[c]:.2f}" if str(c).startswith("ratio") else f"{r[c]:,.0f}" for c in cols]
+        cells = ["" if c not in r else f"{r[c]:.2f}" if c.startswith("ratio") else f"{r[c]:,.0f}" for c in cols]
         lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     print(write_result(args.out, "\n".join(lines) + "\n", rows))
 

@@ -133,7 +133,7 @@ class Trainer:
                                       "best": None, "metrics_lines": 0}
         self.progress = Progress(len(self.train_batches), cfg.epochs, enabled=progress and self.dist.is_main)
         self._stop_reason: str | None = None
-        self._logged: set[tuple[int, str]] = set()
+        self._evaluated: dict[tuple[int, str], dict[str, Any]] = {}  # (epoch, split) -> metrics, this process
 
     # ---------------------------------------------------------------------------------------
     @property
@@ -170,7 +170,6 @@ class Trainer:
     def _log_metrics(self, record: dict[str, Any]) -> None:
         if not self.dist.is_main:
             return
-        self._logged.add((record["epoch"], record["split"]))
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
         self.state["metrics_lines"] += 1
@@ -261,6 +260,7 @@ class Trainer:
         record: dict[str, Any] = {}
         if self.dist.is_main and split in self.eval_batches:
             metrics = self.evaluate(split)
+            self._evaluated[(st["epoch"], split)] = metrics
             record = {"epoch": st["epoch"], "split": split, "elapsed_s": round(self._elapsed(), 3), **metrics}
             self._log_metrics(record)
             value = metrics[self.task.best_metric]
@@ -286,9 +286,10 @@ class Trainer:
             final: dict[str, dict[str, Any]] = {}
             if self._stop_reason is None:
                 for split in self.eval_batches:
-                    metrics = self.evaluate(split)
+                    known = self._evaluated.get((st["epoch"], split))  # the last epoch's evaluation, if any
+                    metrics = known if known is not None else self.evaluate(split)
                     final[split] = metrics
-                    if (st["epoch"], split) not in self._logged:
+                    if known is None:
                         self._log_metrics({"epoch": st["epoch"], "split": split,
                                            "elapsed_s": round(self._elapsed(), 3), **metrics})
                 self._save("last")

@@ -180,7 +180,8 @@ class LeNet5(nn.Module):
             self.act = F.relu
         self.c5 = nn.Conv2d(16, 120, 5)
         self.f6 = nn.Linear(120, 84)
-        self.output: nn.Module = RBFOutput(84, cfg.num_classes, cfg.logit_scale) if cfg.faithful else nn.Linear(84, cfg.num_classes)
+        self.output: nn.Module = (RBFOutput(84, cfg.num_classes, cfg.logit_scale) if cfg.faithful
+                                  else nn.Linear(84, cfg.num_classes))
         if cfg.faithful:
             for m in (self.c1, self.c5, self.f6):
                 fan_in = m.weight[0].numel()
