@@ -42,8 +42,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--budget", type=float, default=600.0, help="seconds of training per model")
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    p.add_argument("--update", action="store_true",
+                   help="re-measure only --models and keep the other rows of the last run (same budget)")
     args = p.parse_args()
     rows = []
+    previous = RESULTS / "cnn_fashion_mnist.json"
+    if args.update and previous.exists():
+        rows = [r for r in json.loads(previous.read_text()) if r["model"] not in args.models]
+        if any(r.get("budget_s") != args.budget for r in rows):
+            raise SystemExit(f"--update: the last run used another budget than {args.budget:.0f} s; rerun all models")
     for name in args.models:
         with tempfile.TemporaryDirectory() as tmp:
             probe = train(name, Path(tmp) / "probe", ["--epochs", "1", "--max-time", "20"])
@@ -67,10 +74,15 @@ def main() -> None:
         rows.append({"model": name, "family": archzoo.model_card(name).family, "params": s["params"], "macs": macs,
                      "epochs": s["epochs_done"], "images_seen": seen,
                      "test_accuracy": s["metrics"]["test"]["accuracy"],
-                     "wall_time_s": s["wall_time_s"], "overrides": c["model_overrides"]})
+                     "wall_time_s": s["wall_time_s"], "overrides": c["model_overrides"], "budget_s": args.budget,
+                     "measured": stamp(), "commit": git_commit()})
         print(json.dumps(rows[-1]), flush=True)
+    commits = sorted({r["commit"] for r in rows})
+    when = (f"Measured {stamp()} at commit {git_commit()}" if len(commits) == 1 else
+            f"Measured at commits {', '.join(commits)} (the JSON file gives each row's date and commit; rows were "
+            "re-measured with --update)")
     lines = [f"# Fashion-MNIST: each family's small variant under a {args.budget:.0f} s budget\n",
-             f"Measured {stamp()} at commit {git_commit()} on {machine()} (load average {load_average():.1f}) by",
+             f"{when} on {machine()} (load average {load_average():.1f}) by",
              f"`python benchmarks/cnn_fashion_mnist.py --budget {args.budget:.0f}`. Each model uses its default "
              "Fashion-MNIST recipe on all 60,000 training images, with as many epochs as fit the budget (one epoch "
              "over a random subset when a whole epoch does not fit); wall time includes the test evaluations.\n",

@@ -12,6 +12,8 @@ ratio reported; models torchvision lacks get empty torchvision cells.
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 import time
 
 import torch
@@ -115,14 +117,18 @@ def main() -> None:
     cols = list(dict.fromkeys(k for r in rows for k in r if k != "model"))
     lines = [f"# Training-step throughput, input {args.input}, batch {args.batch_size}\n",
              f"Measured {stamp()} at commit {git_commit()} on {machine()} (load average {load_average():.1f}) by",
-             f"`python benchmarks/throughput.py {' '.join(args.models)} --input {args.input} --batch-size "
-             f"{args.batch_size} --variants {' '.join(args.variants)}{' --torchvision' if args.torchvision else ''}`."
+             f"`python benchmarks/throughput.py {' '.join(sys.argv[1:])}`."
              " Images/s of forward + backward + SGD step, median of "
              f"{args.repeats} repeats of {args.steps} steps.\n",
              "| model | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for r in rows:
         cells = ["" if c not in r else f"{r[c]:.2f}" if c.startswith("ratio") else f"{r[c]:,.0f}" for c in cols]
         lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    for c in (c for c in cols if c.startswith("ratio")):
+        ratios = [r[c] for r in rows if c in r]
+        geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
+        lines.append(f"\n{c}: geometric mean {geo:.3f} over {len(ratios)} models (min {min(ratios):.2f}, "
+                     f"max {max(ratios):.2f}).")
     print(write_result(args.out, "\n".join(lines) + "\n", rows))
 
 

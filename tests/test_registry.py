@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import archzoo
-from archzoo.registry import OverrideError, UnknownModelError, register_model
+from archzoo.registry import OverrideError, UnknownModelError, model_macs, register_model
 
 
 def test_unknown_model_names_closest() -> None:
@@ -63,6 +63,14 @@ def test_count_flops_counts_multiply_adds() -> None:
     conv = nn.Conv2d(2, 4, 3)
     f = archzoo.count_flops(conv, torch.randn(1, 2, 8, 8))
     assert f.macs == 4 * 6 * 6 * 2 * 9
+
+
+def test_count_flops_runs_in_eval_mode_and_restores_the_mode() -> None:
+    # a BatchNorm after global pooling cannot normalise one value per channel in training mode
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.AdaptiveAvgPool2d(1), nn.BatchNorm2d(4)).train()
+    assert archzoo.count_flops(net, torch.randn(1, 1, 8, 8)).macs == 4 * 6 * 6 * 9
+    assert net.training and all(m.training for m in net)
+    assert model_macs("vgg11_bn", (1, 28, 28), in_channels=1, num_classes=10, small_input=True) > 0
 
 
 def test_model_card_fields() -> None:

@@ -227,7 +227,11 @@ class FlopCount:
 
 
 def count_flops(model: nn.Module, *inputs: torch.Tensor) -> FlopCount:
-    """Count the forward-pass MACs and FLOPs of ``model(*inputs)`` (no gradients are kept)."""
+    """Count the forward-pass MACs and FLOPs of ``model(*inputs)`` (no gradients are kept).
+
+    The model runs in eval mode (a training-mode BatchNorm cannot take a batch of one image at a
+    1x1 map) and is put back in the mode it was in.
+    """
     from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
     def cpu_flash_attention(query: torch.Size, key: torch.Size, value: torch.Size, *args: Any, **kw: Any) -> int:
@@ -239,8 +243,13 @@ def count_flops(model: nn.Module, *inputs: torch.Tensor) -> FlopCount:
     if hasattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu"):
         mapping[torch.ops.aten._scaled_dot_product_flash_attention_for_cpu] = cpu_flash_attention
     counter = FlopCounterMode(display=False, depth=None, custom_mapping=mapping)
-    with torch.no_grad(), counter:
-        model(*inputs)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), counter:
+            model(*inputs)
+    finally:
+        model.train(was_training)
     totals = counter.get_flop_counts()
     by_module: dict[str, int] = {}
     root = type(model).__name__
