@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import archzoo
 from archzoo.registry import model_macs
@@ -57,7 +56,7 @@ def test_config_errors_name_the_field() -> None:
         archzoo.create_model("alexnet", channels=(64, 192))
 
 
-def test_tiny_alexnet_overfits_one_batch() -> None:
+def test_tiny_alexnet_overfits_one_batch(overfit_losses) -> None:
     """A narrow AlexNet memorises 8 random 28x28 images.
 
     With PyTorch's default initialisation (torchvision's) and no normalisation, the loss first sits
@@ -68,13 +67,5 @@ def test_tiny_alexnet_overfits_one_batch() -> None:
         "alexnet", small_input=True, in_channels=1, num_classes=10, channels=(32, 64, 64, 64, 32),
         hidden_features=128, dropout=0.0,
     )
-    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(100):
-        loss = F.cross_entropy(model(x), y)
-        losses.append(loss.item())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    losses = overfit_losses(model, steps=100, lr=1e-3)
     assert losses[0] > 2.0 and losses[-1] < 0.05, losses[::10]
