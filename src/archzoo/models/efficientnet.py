@@ -57,6 +57,7 @@ import torch
 from torch import Tensor, nn
 
 from archzoo.layers import ConvNormAct, check_image_input, make_divisible
+from archzoo.layers.init import init_cnn_, linear_uniform_fan_out_
 from archzoo.layers.inverted_residual import InvertedResidual
 from archzoo.registry import count_flops, create_model, register_model
 
@@ -156,22 +157,7 @@ class EfficientNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(cfg.dropout), nn.Linear(self.num_features, cfg.num_classes)
         )
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """torchvision's EfficientNet init: He (fan-out) convs, uniform(+-1/sqrt(out)) classifier."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                bound = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -bound, bound)
-                nn.init.zeros_(m.bias)
+        init_cnn_(self, linear=linear_uniform_fan_out_)  # torchvision's EfficientNet init
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(B, in_channels, H, W) -> (B, num_features, H / stride, W / stride)."""

@@ -53,6 +53,7 @@ import torch
 from torch import Tensor, nn
 
 from archzoo.layers import ConvNormAct, check_image_input, make_divisible
+from archzoo.layers.init import init_cnn_
 from archzoo.layers.inverted_residual import InvertedResidual
 from archzoo.registry import register_model
 
@@ -79,21 +80,6 @@ def _strides(stem: int, blocks: list[int], small_input: bool) -> tuple[int, list
         if first is not None:
             blocks[first] = 1
     return stem, blocks
-
-
-def _init_weights(model: nn.Module) -> None:
-    """torchvision's MobileNet init: He (fan-out) convs, N(0, 0.01) linear layers."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 class _Classifier(nn.Module):
@@ -173,7 +159,7 @@ class MobileNetV1(_Classifier):
         self.features = nn.Sequential(*layers)
         self.num_features = c
         self.classifier = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(c, cfg.num_classes))
-        _init_weights(self)
+        init_cnn_(self)  # torchvision's: He fan-out convs, N(0, 0.01) linear layers
 
 
 # --------------------------------------------------------------------------------------- V2
@@ -229,7 +215,7 @@ class MobileNetV2(_Classifier):
         self.classifier = nn.Sequential(
             nn.Dropout(cfg.dropout), nn.Linear(self.num_features, cfg.num_classes)
         )
-        _init_weights(self)
+        init_cnn_(self)  # torchvision's: He fan-out convs, N(0, 0.01) linear layers
 
 
 _FLAT = re.compile(r"^(features\.\d+)\.conv\.(\d+)\.([a-z_]+)$")
@@ -352,7 +338,7 @@ class MobileNetV3(_Classifier):
             nn.Linear(self.num_features, hidden), nn.Hardswish(), nn.Dropout(cfg.dropout),
             nn.Linear(hidden, cfg.num_classes),
         )
-        _init_weights(self)
+        init_cnn_(self)  # torchvision's: He fan-out convs, N(0, 0.01) linear layers
 
 
 # --------------------------------------------------------------------------------- variants

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from archzoo.layers import check_image_input
+from archzoo.layers.init import init_cnn_
 from archzoo.registry import register_model
 
 
@@ -93,16 +94,7 @@ class VGG(nn.Module):
             nn.Dropout(cfg.dropout),
             nn.Linear(cfg.hidden_features, cfg.num_classes),
         )
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0.0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_cnn_(self)  # torchvision's: He fan-out convs, N(0, 0.01) linear layers
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(B, in_channels, H, W) -> (B, 512, H/32, W/32) (H/16 with ``small_input``)."""
