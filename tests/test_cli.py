@@ -141,3 +141,12 @@ def test_perceptron_and_regression_through_the_cli(tmp_path: Path) -> None:
     assert main(["train", "mlp", "--data", "sine", "--out", str(tmp_path / "s"), "--quiet"]) == 0
     err = json.loads((tmp_path / "s" / "summary.json").read_text())["metrics"]["test"]["max_error"]
     assert err < 0.05, err
+
+
+def test_named_recipe_then_flags_override_it(tmp_path: Path, real_data_root: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "resnet20", "--data", "fashion-mnist", "--data-root", str(real_data_root), "--recipe", "long",
+                 "--epochs", "1", "--subset", "256", "--batch-size", "64", "--out", str(run), "--quiet"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["recipe"], config["augment"], config["epochs"], config["batch_size"]) == ("long", "crop_flip", 1, 64)
+    assert json.loads((run / "summary.json").read_text())["epochs_done"] == 1
