@@ -63,6 +63,10 @@ NAMED_RECIPES: dict[tuple[str, str, str], dict[str, Any]] = {
 # --recipe long measures it.
 NAMED_RECIPES.update({(model, data, "long"): {**settings, "epochs": 30, "augment": "crop_flip"}
                       for (model, data), settings in RECIPES.items() if data in _IMAGE_28})
+# ResNets keep the optimizer of He et al.: SGD with momentum 0.9 (Nesterov here), peak lr 0.1, weight decay
+# on the convolution and linear weights.
+for data in _IMAGE_28:
+    NAMED_RECIPES[("resnet", data, "long")].update(optimizer="nesterov", lr=0.1, weight_decay=5e-4)
 
 
 def recipe(model: str, family: str, data: str, name: str = "default") -> dict[str, Any]:
