@@ -104,6 +104,8 @@ def main() -> None:
         lines.append(f"| {r['model']} | {r['family']} | {r['params']:,} | {r['macs'] / 1e6:,.1f}M | {r['epochs']} | "
                      f"{r['images_seen']:,} | {100 * r['test_accuracy']:.2f}% | {r['wall_time_s']:.0f} s |")
     try:
+        if len(rows) < 3:
+            raise ImportError  # no plot of one or two points
         import matplotlib
 
         matplotlib.use("Agg")
