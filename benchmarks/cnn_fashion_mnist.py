@@ -38,6 +38,29 @@ def train(model: str, recipe: str, out: Path, extra: list[str]) -> dict:
             "config": json.loads((out / "config.json").read_text())}
 
 
+def plot(rows: list[dict], budget: float, out: str) -> list[str]:
+    """Accuracy against parameters as docs/results/OUT.png; the markdown lines that show it (none without
+    matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return []
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in rows:
+        ax.scatter(r["params"], 100 * r["test_accuracy"])
+        ax.annotate(r["model"], (r["params"], 100 * r["test_accuracy"]), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("trainable parameters")
+    ax.set_ylabel("Fashion-MNIST test accuracy (%)")
+    ax.set_title(f"{budget:.0f} s of CPU training per model")
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{out}.png", dpi=120)
+    return [f"\n![accuracy vs parameters]({out}.png)"]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--budget", type=float, default=600.0, help="seconds of training per model")
@@ -103,27 +126,8 @@ def main() -> None:
     for r in sorted(rows, key=lambda r: -r["test_accuracy"]):
         lines.append(f"| {r['model']} | {r['family']} | {r['params']:,} | {r['macs'] / 1e6:,.1f}M | {r['epochs']} | "
                      f"{r['images_seen']:,} | {100 * r['test_accuracy']:.2f}% | {r['wall_time_s']:.0f} s |")
-    try:
-        if len(rows) < 3:
-            raise ImportError  # no plot of one or two points
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for r in rows:
-            ax.scatter(r["params"], 100 * r["test_accuracy"])
-            ax.annotate(r["model"], (r["params"], 100 * r["test_accuracy"]), fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlabel("trainable parameters")
-        ax.set_ylabel("Fashion-MNIST test accuracy (%)")
-        ax.set_title(f"{args.budget:.0f} s of CPU training per model")
-        fig.tight_layout()
-        fig.savefig(RESULTS / f"{args.out}.png", dpi=120)
-        lines.append(f"\n![accuracy vs parameters]({args.out}.png)")
-    except ImportError:
-        pass
+    if len(rows) >= 3:  # no plot of one or two points
+        lines += plot(rows, args.budget, args.out)
     print(write_result(args.out, "\n".join(lines) + "\n", rows))
 
 
