@@ -60,14 +60,12 @@ NAMED_RECIPES: dict[tuple[str, str, str], dict[str, Any]] = {
 }
 # Longer training for the 28x28 zoo: each default recipe above with random 2-pixel shifts and left-right
 # flips (garments are close to mirror-symmetric) over 30 epochs; benchmarks/cnn_fashion_mnist.py
-# --recipe long measures it.
-NAMED_RECIPES.update({(model, data, "long"): {**settings, "epochs": 30, "augment": "crop_flip"}
+# --recipe long measures it. ResNets keep the optimizer of He et al.: SGD with momentum 0.9 (Nesterov
+# here), peak lr 0.1, weight decay on the convolution and linear weights.
+_LONG_BY_FAMILY: dict[str, dict[str, Any]] = {"resnet": dict(optimizer="nesterov", lr=0.1, weight_decay=5e-4)}
+NAMED_RECIPES.update({(model, data, "long"): {**settings, "epochs": 30, "augment": "crop_flip",
+                                              **_LONG_BY_FAMILY.get(model, {})}
                       for (model, data), settings in RECIPES.items() if data in _IMAGE_28})
-# ResNets keep the optimizer of He et al.: SGD with momentum 0.9 (Nesterov here), peak lr 0.1, weight decay
-# on the convolution and linear weights.
-for data in _IMAGE_28:
-    NAMED_RECIPES[("resnet", data, "long")].update(optimizer="nesterov", lr=0.1, weight_decay=5e-4)
-
 
 def recipe(model: str, family: str, data: str, name: str = "default") -> dict[str, Any]:
     """The recipe for (model, data): a dict of TrainConfig fields (model_overrides included).
