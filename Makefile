@@ -24,10 +24,10 @@ demo: install data
 	rm -rf $(DEMO_OUT)
 	$(VENV)/bin/archzoo train lenet5 --data fashion-mnist --out $(DEMO_OUT)
 
-test: install
+test: install data
 	$(PY) -m pytest -q --ignore=tests/interop
 
-test-fast: install
+test-fast: install data
 	$(PY) -m pytest -q --ignore=tests/interop -m "not slow"
 
 $(INTEROP_VENV)/.installed: pyproject.toml

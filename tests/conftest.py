@@ -1,8 +1,9 @@
-"""Shared fixtures. Real datasets are read from $ARCHZOO_DATA (CI points it at the shared data)."""
+"""Shared fixtures. Real datasets are found where archzoo's loaders find them: the data root
+($ARCHZOO_DATA, which CI points at the shared data, else ~/.cache/archzoo), then the system location
+(/usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,25 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
 @pytest.fixture(scope="session")
-def real_data_root() -> Path:
-    """The root that holds the real datasets; skips with instructions when there is none."""
-    root = os.environ.get("ARCHZOO_DATA")
-    if not root or not (Path(root) / "fashion-mnist").is_dir():
-        pytest.skip(
-            "real datasets not found: set ARCHZOO_DATA to a directory holding fashion-mnist/ "
-            "(`make data` fetches it)"
-        )
-    return Path(root)
+def real_fashion_dir() -> Path:
+    """The directory the loaders read the real Fashion-MNIST from (verified, as the loaders do);
+    skips with instructions when they cannot find it."""
+    from archzoo.data import data_root, list_datasets
+    from archzoo.data.files import SOURCES, locate, not_found_message
+
+    list_datasets()  # the sources register on first use of the registry
+    source, root = SOURCES["fashion-mnist"], data_root()
+    found = locate(source, root)  # a corrupt file is an error, not a skip: the loaders would fail on it
+    missing = [spec.name for spec in source.files if spec.name not in found]
+    if missing:
+        pytest.skip(f"real datasets not found (`make data` fetches them): {not_found_message(source, root, missing)}")
+    return found[source.files[0].name].parent
+
+
+@pytest.fixture(scope="session")
+def real_data_root(real_fashion_dir: Path) -> Path:
+    """A data root (for --data-root or ARCHZOO_DATA) under which the loaders find the real datasets:
+    archzoo's own, since the system location is searched after any root."""
+    from archzoo.data import data_root
+
+    return data_root()

@@ -18,21 +18,21 @@ def no_apt(monkeypatch):
     monkeypatch.setattr(fetch_module, "apt_usable", lambda: False)
 
 
-def test_found_files_are_reported(real_data_root, capsys, no_apt):
+def test_found_files_are_reported(real_data_root, real_fashion_dir, capsys, no_apt):
     assert fetch_module.main(["fashion-mnist", "--data-root", str(real_data_root)]) == 0
     out = capsys.readouterr().out
-    assert out == f"fashion-mnist: {real_data_root / 'fashion-mnist'} (4 files, checksums verified)\n"
+    assert out == f"fashion-mnist: {real_fashion_dir} (4 files, checksums verified)\n"
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch
-def test_module_runs_as_a_script(real_data_root, tmp_path):
+def test_module_runs_as_a_script(real_data_root, real_fashion_dir, tmp_path):
     env = {**os.environ, "ARCHZOO_DATA": str(real_data_root), "XDG_CACHE_HOME": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "archzoo.data.fetch", "fashion-mnist"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert str(real_data_root / "fashion-mnist") in done.stdout
+    assert str(real_fashion_dir) in done.stdout
 
 
 def test_debian_package_is_installed_when_apt_can_be_used(tmp_path, fake_fashion, monkeypatch, capsys):
