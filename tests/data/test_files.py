@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import os
 from dataclasses import replace
 
@@ -54,6 +56,58 @@ def test_verification_is_stamped_and_redone_when_the_file_changes(tmp_path, monk
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     with pytest.raises(ChecksumError, match=r"file\.bin"):
         verify(path, good, dataset="x")
+
+
+def _recompressed(fake, **kw):
+    """The fake set's files as another tool would write them: the same content, other .gz bytes."""
+    out = {n: gzip.compress(fake.raw[n], **kw) for n in fake.published}
+    assert all(out[n] != fake.published[n] for n in out)
+    return out
+
+
+def test_recompressed_gz_with_the_published_content_is_used_with_a_note(
+    tmp_path, make_idx_set, capsys, monkeypatch, _private_cache
+):
+    list_datasets()  # register the real sources, then replace this one
+    fake = make_idx_set("mnist")
+    monkeypatch.setitem(files.SOURCES, "mnist", fake.source(debian_package=None))
+    directory = tmp_path / "mnist"
+    directory.mkdir()
+    for name, body in _recompressed(fake, compresslevel=1, mtime=1234567890).items():
+        (directory / name).write_bytes(body)
+    ds = load_dataset("mnist", root=tmp_path, download=False)
+    expected = torch.from_numpy(fake.arrays["t10k-images-idx3-ubyte.gz"])
+    assert torch.equal(ds.splits["test"].x[:, 0], expected)
+    notes = capsys.readouterr().err.splitlines()
+    assert sorted(notes) == sorted(  # one line per file
+        f"archzoo: note: {directory / name} is not the publisher's .gz but its decompressed content has the "
+        "published SHA-256; using it" for name in fake.published
+    )
+    # remembered as verified by content: a later load neither hashes again nor says it again
+    stamps = json.loads((_private_cache / "archzoo" / "verified-files.json").read_text())
+    entry = stamps[str((directory / "train-labels-idx1-ubyte.gz").absolute())]
+    assert entry["content_sha256"] == fake.source().spec("train-labels-idx1-ubyte.gz").raw_sha256
+    with monkeypatch.context() as m:
+        m.setattr(files, "sha256_file", lambda p: pytest.fail(f"{p} was hashed again"))
+        load_dataset("mnist", root=tmp_path, download=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("body", [
+    gzip.compress(b"other content", compresslevel=1),  # a gzip file, the wrong data
+    b"\x1f\x8b but not really gzip",  # a gzip magic, then garbage
+    b"plain bytes, not gzip at all",
+], ids=["other-content", "bad-gzip", "not-gzip"])
+def test_gz_with_other_content_is_still_corrupt(tmp_path, make_idx_set, capsys, body):
+    fake = make_idx_set("mnist")
+    directory = fake.write(tmp_path / "mnist")
+    bad = directory / "train-labels-idx1-ubyte.gz"
+    bad.write_bytes(body)
+    with pytest.raises(ChecksumError) as info:
+        locate(fake.source(), tmp_path)
+    message = _one_line(info)
+    assert message.startswith(f"{bad} is corrupt") and "python -m archzoo.data.fetch mnist" in message
+    assert "note:" not in capsys.readouterr().err
 
 
 def test_stamps_are_not_written_next_to_the_data(tmp_path):

@@ -6,9 +6,12 @@ distributes), the publisher's URLs, and the system directory a distribution pack
 
 1. each file is looked for in ``<root>/<source.name>/`` and then in the system directories, either
    as published (``.gz``) or already decompressed;
-2. every file found is checked against its SHA-256 (a mismatch is a :class:`DataError` naming the
-   file). The verification is remembered in a stamp keyed by size and modification time, so a
-   file is hashed once, not on every load;
+2. every file found is checked against its SHA-256 (a mismatch is a :class:`ChecksumError`, a
+   :class:`DataError` naming the file). A published ``.gz`` whose bytes differ but whose
+   decompressed content has the published SHA-256 (the same data recompressed by another tool) is
+   accepted, with one note on stderr; a file that is not gzip, or whose content differs, is
+   corrupt. The verification is remembered in a stamp keyed by size and modification time (and
+   saying whether the bytes or the content matched), so a file is hashed once, not on every load;
 3. files still missing are downloaded from the publisher into ``<root>/<source.name>/`` through a
    temporary file that is renamed into place only when its checksum holds.
 
@@ -21,13 +24,16 @@ left exactly as they are. Without a writable cache a file is simply hashed on ev
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import http.client
 import json
 import os
+import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +130,18 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _gzip_content_sha256(path: Path) -> str | None:
+    """SHA-256 of the decompressed content of gzip file ``path``, or None if it is not a whole gzip file."""
+    h = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+    except (OSError, EOFError, zlib.error):  # not gzip (BadGzipFile is an OSError), cut short, damaged
+        return None
+    return h.hexdigest()
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME")
     return (Path(base) if base else Path.home() / ".cache") / "archzoo"
@@ -141,20 +159,22 @@ def _read_stamps() -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _stamp_entry(path: Path, sha256: str) -> dict[str, object]:
+def _stamp_entry(path: Path, sha256: str, *, content: bool = False) -> dict[str, object]:
     st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
+    # "content_sha256": the bytes differ from the publisher's, the decompressed content matched
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, ("content_sha256" if content else "sha256"): sha256}
 
 
-def _is_stamped(path: Path, sha256: str) -> bool:
-    return _read_stamps().get(str(path.absolute())) == _stamp_entry(path, sha256)
+def _is_stamped(path: Path, sha256: str, *, content: bool = False) -> bool:
+    return _read_stamps().get(str(path.absolute())) == _stamp_entry(path, sha256, content=content)
 
 
-def _write_stamp(path: Path, sha256: str) -> None:
-    """Remember that ``path``, as it is now (size, mtime), has ``sha256``; best effort, never an error."""
+def _write_stamp(path: Path, sha256: str, *, content: bool = False) -> None:
+    """Remember that ``path``, as it is now (size, mtime), has ``sha256`` (as its decompressed content
+    if ``content``); best effort, never an error."""
     stamp = _stamp_file()
     data = _read_stamps()
-    data[str(path.absolute())] = _stamp_entry(path, sha256)
+    data[str(path.absolute())] = _stamp_entry(path, sha256, content=content)
     tmp: str | None = None
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -168,18 +188,33 @@ def _write_stamp(path: Path, sha256: str) -> None:
                 os.unlink(tmp)
 
 
-def verify(path: Path, sha256: str, *, dataset: str) -> Path:
-    """Check ``path`` against ``sha256`` (once: the result is stamped); raise DataError on a mismatch."""
-    if _is_stamped(path, sha256):
+def verify(path: Path, sha256: str, *, dataset: str, raw_sha256: str | None = None) -> Path:
+    """Check ``path`` against ``sha256`` (once: the result is stamped); raise ChecksumError on a mismatch.
+
+    With ``raw_sha256`` (``path`` is a published gzip file), a file whose bytes differ is accepted
+    when its decompressed content has ``raw_sha256``: the same data, recompressed by another tool.
+    That is said once on stderr, when the file is first verified.
+    """
+    if _is_stamped(path, sha256) or (raw_sha256 is not None and _is_stamped(path, raw_sha256, content=True)):
         return path
     actual = sha256_file(path)
-    if actual != sha256:
-        raise ChecksumError(
-            f"{path} is corrupt: its SHA-256 is {actual[:12]}..., expected {sha256[:12]}...; "
-            f"delete it and run `{fetch_command(dataset)}` to get it again"
-        )
-    _write_stamp(path, sha256)
-    return path
+    if actual == sha256:
+        _write_stamp(path, sha256)
+        return path
+    why = ""
+    if raw_sha256 is not None:
+        content = _gzip_content_sha256(path)
+        if content == raw_sha256:
+            print(f"archzoo: note: {path} is not the publisher's .gz but its decompressed content has the "
+                  "published SHA-256; using it", file=sys.stderr)
+            _write_stamp(path, raw_sha256, content=True)
+            return path
+        why = (" (and it is not a readable gzip file)" if content is None
+               else " (and its decompressed content is not the published one either)")
+    raise ChecksumError(
+        f"{path} is corrupt: its SHA-256 is {actual[:12]}..., expected {sha256[:12]}...{why}; "
+        f"delete it and run `{fetch_command(dataset)}` to get it again"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,14 +228,16 @@ def locate(source: Source, root: Path) -> dict[str, Path]:
     """Verified paths of the files of ``source`` that exist, by published name (missing ones absent).
 
     The first directory that holds a file wins; in it the published file is preferred to its
-    decompressed form. A file that is found but fails its checksum raises DataError.
+    decompressed form. A file that is found but fails its checksum raises ChecksumError (a
+    DataError); a recompressed ``.gz`` with the published content passes (see :func:`verify`).
     """
     found: dict[str, Path] = {}
     for spec in source.files:
         for directory in _search_dirs(source, root):
             published = directory / spec.name
             if published.is_file():
-                found[spec.name] = verify(published, spec.sha256, dataset=source.name)
+                raw_sha256 = spec.raw_sha256 if spec.raw_name is not None else None
+                found[spec.name] = verify(published, spec.sha256, dataset=source.name, raw_sha256=raw_sha256)
                 break
             if spec.raw_name is not None and spec.raw_sha256 is not None:
                 raw = directory / spec.raw_name
