@@ -150,3 +150,42 @@ def test_named_recipe_then_flags_override_it(tmp_path: Path, real_data_root: Pat
     config = json.loads((run / "config.json").read_text())
     assert (config["recipe"], config["augment"], config["epochs"], config["batch_size"]) == ("long", "crop_flip", 1, 64)
     assert json.loads((run / "summary.json").read_text())["epochs_done"] == 1
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    # `archzoo list | head -1`, made deterministic: the reader is gone before anything is written
+    proc = subprocess.Popen([sys.executable, "-m", "archzoo.cli", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    code = proc.wait(timeout=300)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert err == "" and code == 141  # 128 + SIGPIPE, what a Unix tool killed by it reports
+
+
+def _run_with_config(tmp_path: Path, text: str) -> Path:
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.json").write_text("{}")
+    (run / "config.json").write_text(text)
+    return run
+
+
+@pytest.mark.parametrize("text", ['{"model": "mlp", "data": "digits",', '["mlp"]', '{"model": "mlp"}',
+                                  '{"model": "mlp", "data": "digits", "epochs": "3"}'])
+def test_a_damaged_config_json_is_bad_input_naming_the_file(capsys, tmp_path: Path, text: str) -> None:
+    run = _run_with_config(tmp_path, text)
+    _fails(capsys, ["eval", str(run)], str(run / "config.json"), "start a new run")
+    _fails(capsys, ["train", "--resume", str(run), "--quiet"], str(run / "config.json"))
+
+
+def test_resume_with_both_checkpoints_damaged_is_bad_input(capsys, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "mlp", "--data", "digits", "--epochs", "2", "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    for name in ("last", "previous"):
+        (run / "checkpoints" / f"{name}.safetensors").write_bytes(b"damaged")
+    _fails(capsys, ["train", "--resume", str(run), "--epochs", "3", "--quiet"],
+           "no usable checkpoint", "last.safetensors", "previous.safetensors")

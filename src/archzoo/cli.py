@@ -1,13 +1,15 @@
 """The `archzoo` command: a thin layer over the public functions.
 
 Exit status: 0 on success; 2 for bad input (one line on stderr saying what was wrong and how to fix
-it, no traceback); 1 for anything unexpected; 130 when interrupted (the run is saved and resumable).
+it, no traceback); 1 for anything unexpected; 130 when interrupted (the run is saved and resumable);
+141 when the reader of stdout went away (`archzoo list | head`), quietly, as for SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -238,7 +240,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a flag argparse rejected (already printed)
         return int(exc.code or 0)
     try:
-        return args.fn(args)
+        code = args.fn(args)
+        sys.stdout.flush()  # a reader that went away shows up here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        # `archzoo list | head`: the reader closed the pipe. End quietly, as a Unix tool killed by
+        # SIGPIPE does, with stdout on os.devnull so the interpreter's final flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE
     except (*BAD_INPUT, RunDirError, UsageError) as exc:
         print(f"archzoo: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return 2

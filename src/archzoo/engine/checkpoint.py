@@ -7,6 +7,12 @@ bytes, optimizer hyperparameters, best metric). Nothing is ever unpickled.
 Atomic: each file goes to a temporary name in the same directory, is flushed to disk, then renamed
 over the old one, so a kill at any moment leaves either the old checkpoint or the new one. The JSON
 is renamed last and names the tensors file's content hash, so a mixed pair is detected on load.
+
+Two deep: before ``last`` is overwritten, the current ``last`` pair (if it is consistent) becomes
+``previous``, by hard links (or atomic copies) renamed into place tensors first, so that at every
+instant at least one of ``last`` and ``previous`` is a consistent pair. A damaged ``last`` (a disk
+that lost the file, a copy cut short) then costs one epoch, not the run:
+:func:`load_latest_checkpoint` falls back to ``previous``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +34,10 @@ from safetensors.torch import load_file, save_file
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt or does not fit the model."""
+
+
+LAST, PREVIOUS = "last", "previous"
+_CHUNK = 1 << 20
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -69,11 +82,60 @@ def _unflatten_optimizer(key: str, tensors: dict[str, torch.Tensor], meta: dict[
     return {"state": state, "param_groups": groups}
 
 
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_consistent(directory: Path, name: str) -> bool:
+    """True if ``name``'s JSON reads and names the SHA-256 its tensors file has."""
+    try:
+        meta = json.loads((directory / f"{name}.json").read_text())
+        return isinstance(meta, dict) and meta.get("sha256") == _sha256_file(directory / f"{name}.safetensors")
+    except (OSError, ValueError):  # missing, unreadable, not JSON, not UTF-8
+        return False
+
+
+def _replace_with_link(source: Path, target: Path) -> None:
+    """Make ``target`` a copy of ``source`` atomically: a hard link (or, where links are not possible,
+    a copy flushed to disk) at a temporary name, renamed over ``target``."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:  # a file system without hard links
+            with open(source, "rb") as src, open(tmp, "xb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+                dst.flush()
+                os.fsync(dst.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _keep_last_as_previous(directory: Path) -> None:
+    """Make the current ``last`` pair ``previous``, unless it is damaged (then the old ``previous``,
+    the good one, stays). Tensors first: until the JSON follows, ``previous`` is a mixed pair, but
+    ``last`` is still whole; afterwards both are."""
+    if not _is_consistent(directory, LAST):
+        return
+    _replace_with_link(directory / f"{LAST}.safetensors", directory / f"{PREVIOUS}.safetensors")
+    _replace_with_link(directory / f"{LAST}.json", directory / f"{PREVIOUS}.json")
+
+
 def save_checkpoint(
     directory: Path, name: str, model_state: dict[str, torch.Tensor],
     optimizers: dict[str, torch.optim.Optimizer], trainer_state: dict[str, Any],
 ) -> None:
+    """Write checkpoint ``name`` in ``directory`` atomically; saving ``last`` keeps the current
+    ``last`` (when consistent) as ``previous`` first."""
     directory.mkdir(parents=True, exist_ok=True)
+    if name == LAST:
+        _keep_last_as_previous(directory)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model_state.items()}
     optim_meta = {}
     for key, opt in optimizers.items():
@@ -96,7 +158,11 @@ def save_checkpoint(
 
 
 def load_checkpoint(directory: Path, name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
-    """Return (model state dict, {optimizer key: state dict}, trainer state)."""
+    """Return (model state dict, {optimizer key: state dict}, trainer state).
+
+    Raises CheckpointError, one line naming the file, when the pair is missing, unreadable, mixed
+    (the JSON names another tensors file) or malformed.
+    """
     tensor_path, meta_path = directory / f"{name}.safetensors", directory / f"{name}.json"
     if not tensor_path.is_file() or not meta_path.is_file():
         raise CheckpointError(
@@ -104,15 +170,47 @@ def load_checkpoint(directory: Path, name: str) -> tuple[dict[str, torch.Tensor]
         )
     try:
         meta = json.loads(meta_path.read_text())
+    except (ValueError, OSError) as exc:  # ValueError: not JSON, or not UTF-8 text
+        raise CheckpointError(f"cannot read checkpoint {meta_path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("trainer"), dict):
+        raise CheckpointError(f"cannot read checkpoint {meta_path}: it holds no trainer state")
+    try:
         data = tensor_path.read_bytes()
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             raise CheckpointError(f"{tensor_path} does not match {meta_path.name} (corrupt or half-written checkpoint)")
         tensors = load_file(str(tensor_path))
-    except (json.JSONDecodeError, SafetensorError, OSError) as exc:
-        raise CheckpointError(f"cannot read checkpoint {tensor_path}: {exc}") from None
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {tensor_path}: {str(exc).splitlines()[0]}") from None
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    optims = {key: _unflatten_optimizer(key, tensors, m) for key, m in meta.get("optimizers", {}).items()}
+    try:
+        optims = {key: _unflatten_optimizer(key, tensors, m) for key, m in meta.get("optimizers", {}).items()}
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {meta_path}: malformed optimizer state ({exc!r})") from None
     return model_state, optims, meta["trainer"]
+
+
+def load_latest_checkpoint(
+    directory: Path,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any], str]:
+    """Load ``last``, or ``previous`` when ``last`` is damaged or missing, saying so in one line on
+    stderr. Returns (model state dict, {optimizer key: state dict}, trainer state, name loaded).
+
+    Raises CheckpointError naming both reasons when neither loads.
+    """
+    try:
+        return (*load_checkpoint(directory, LAST), LAST)
+    except CheckpointError as exc:
+        last_error = str(exc)
+    try:
+        model_state, optims, state = load_checkpoint(directory, PREVIOUS)
+    except CheckpointError as exc:
+        raise CheckpointError(
+            f"no usable checkpoint in {directory}: {LAST}: {last_error}; {PREVIOUS}: {exc}; "
+            "start a new run with `archzoo train MODEL --data NAME --out NEW_DIR`"
+        ) from None
+    print(f"archzoo: note: checkpoint {LAST} in {directory} is damaged ({last_error}); resuming from the "
+          f"previous one, at epoch {state.get('epoch', 0) + 1} step {state.get('step', 0)}", file=sys.stderr)
+    return model_state, optims, state, PREVIOUS
 
 
 def rng_state() -> dict[str, Any]:
@@ -133,6 +231,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "load_checkpoint",
+    "load_latest_checkpoint",
     "rng_state",
     "save_checkpoint",
     "set_rng_state",

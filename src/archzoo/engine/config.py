@@ -74,9 +74,52 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
-        return cls.from_json(json.loads(path.read_text()))
+        """The configuration a run recorded in ``path`` (its config.json), checked.
+
+        Raises ConfigError, one line naming ``path``, when the file cannot be read, is not a JSON
+        object, lacks ``model`` or ``data``, holds a value of the wrong type or an invalid one.
+        """
+        fix = "restore it from a copy, or start a new run with `archzoo train MODEL --data NAME`"
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                              f"{fix}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not valid JSON (not UTF-8 text); {fix}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path} ({exc.strerror or exc}); {fix}") from None
+        if not isinstance(data, dict):
+            kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+            kind = kinds.get(type(data), "a number")
+            raise ConfigError(f"{path} holds {kind}, not a JSON object of settings; {fix}")
+        for key in ("model", "data"):
+            if key not in data:
+                raise ConfigError(f"{path} has no {key!r} setting; {fix}")
+        for f in fields(cls):
+            allowed = _JSON_TYPES.get(str(f.type))
+            if allowed is None or f.name not in data:
+                continue
+            value = data[f.name]
+            # bool is an int to Python, but never a number of epochs or a learning rate
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                raise ConfigError(f"{path}: {f.name!r} must be {_TYPE_NAMES[str(f.type)]}, got {value!r}; {fix}")
+        cfg = cls.from_json(data)
+        try:
+            cfg.validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}; {fix}") from None
+        return cfg
 
 
+# The JSON types each annotation of TrainConfig accepts (annotations are strings here: see
+# `from __future__ import annotations`), for checking a config.json read back from disk.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "str | None": (str, type(None)), "int": (int,), "float": (int, float), "bool": (bool,),
+    "dict[str, Any]": (dict,),
+}
+_TYPE_NAMES = {"str": "a string", "str | None": "a string or null", "int": "an integer", "float": "a number",
+               "bool": "true or false", "dict[str, Any]": "an object"}
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 

@@ -25,6 +25,7 @@ from archzoo.engine.checkpoint import (
     CheckpointError,
     atomic_write_json,
     load_checkpoint,
+    load_latest_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -156,7 +157,9 @@ class Trainer:
             save_checkpoint(self.ckpt_dir, name, self.model.state_dict(), self.optimizers, state)
 
     def _restore(self) -> None:
-        model_state, optim_states, state = load_checkpoint(self.ckpt_dir, "last")
+        # `last`, or `previous` when `last` is damaged (said on stderr); metrics.jsonl is cut below to
+        # the lines of whichever was loaded
+        model_state, optim_states, state, _ = load_latest_checkpoint(self.ckpt_dir)
         self.model.load_state_dict(model_state)
         for key, opt in self.optimizers.items():
             opt.load_state_dict(optim_states[key])
@@ -315,7 +318,10 @@ def _default_run_dir(cfg: TrainConfig) -> Path:
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "config.json").is_file() and (path / "checkpoints" / "last.json").is_file()
+    """A run directory: config.json and a checkpoint to resume from (last, or previous if last is lost)."""
+    checkpoints = path / "checkpoints"
+    return (path / "config.json").is_file() and any(
+        (checkpoints / f"{name}.json").is_file() for name in ("last", "previous"))
 
 
 def train(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
@@ -335,8 +341,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
 def resume(run_dir: Path, *, progress: bool = True, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Continue the run in ``run_dir`` from its last checkpoint, exactly where it stopped."""
     if not is_run_dir(run_dir):
-        raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json and checkpoints/last.json); "
-                          "pass the --out directory of an earlier `archzoo train`")
+        raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json, or no checkpoint in "
+                          f"{run_dir / 'checkpoints'}); pass the --out directory of an earlier `archzoo train`")
     cfg = TrainConfig.load(run_dir / "config.json")
     for key, value in (overrides or {}).items():  # e.g. more epochs, a new time limit
         setattr(cfg, key, value)
