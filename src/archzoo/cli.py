@@ -109,7 +109,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         setattr(cfg, key, value)
     flags = {"data_root": args.data_root, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
              "optimizer": args.optimizer, "weight_decay": args.weight_decay, "seed": args.seed, "out": args.out,
-             "max_time": args.max_time, "subset": args.subset, "device": args.device, "schedule": args.schedule}
+             "max_time": args.max_time, "subset": args.subset, "device": args.device, "schedule": args.schedule,
+             "precision": args.precision}
     for key, value in flags.items():
         if value is not None:
             setattr(cfg, key, value)
@@ -145,8 +146,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume:
         extra: dict[str, Any] = {"max_time": args.max_time or 0.0}  # a time limit does not carry over
-        if args.epochs is not None:
-            extra["epochs"] = args.epochs
+        for key in ("epochs", "device", "precision"):  # e.g. more epochs, or a run moved to another machine
+            if getattr(args, key) is not None:
+                extra[key] = getattr(args, key)
         return _report(resume(Path(args.resume), progress=not args.quiet, overrides=extra))
     return _report(train(_train_config(args), progress=not args.quiet))
 
@@ -155,7 +157,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from archzoo.engine import evaluate_run
 
     result = evaluate_run(Path(args.run_dir), data=args.data, split=args.split, checkpoint=args.checkpoint,
-                          data_root=args.data_root)
+                          data_root=args.data_root, device=args.device, precision=args.precision)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -211,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="the run directory (default runs/<model>-<data>-<time>)")
     s.add_argument("--max-time", type=float, help="stop (resumably) after this many seconds")
     s.add_argument("--subset", type=int, help="train on this many samples only")
-    s.add_argument("--device", help="cpu or cuda")
+    s.add_argument("--device", help="auto (default: CUDA when available, else the CPU), cpu, cuda or cuda:N")
+    s.add_argument("--precision", help="fp32 (default), bf16, fp16 (CUDA only) or auto (bf16 where the hardware "
+                                       "runs it natively and a measured step is faster, else fp32)")
     s.add_argument("--compile", action="store_true", help="torch.compile the model")
     s.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -226,14 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root")
     s.add_argument("--split", default="test")
     s.add_argument("--checkpoint", default="last", choices=["last", "best"])
+    s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    s.add_argument("--precision", help="fp32, bf16, fp16 or auto (default: the run's own)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_eval)
     return p
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings on the command line: one line each, without the source location."""
+    print(f"archzoo: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
     from archzoo.engine import RunDirError, TrainingDiverged
 
+    warnings.showwarning = _show_warning
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -93,9 +93,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path, monkeypat
     real_step = trainer.task.train_step
     calls = {"n": 0}
 
-    def poisoned(model, batch, optimizers, c):
+    def poisoned(model, batch, optimizers, c, precision):
         calls["n"] += 1
-        out = real_step(model, batch, optimizers, c)
+        out = real_step(model, batch, optimizers, c, precision)
         if calls["n"] > len(trainer.train_batches) + 3:  # in the second epoch
             with torch.no_grad():
                 for p in model.parameters():
@@ -153,10 +153,13 @@ def test_set_routes_training_settings_and_model_options() -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: Path, real_data_root: Path) -> None:
-    args = ["mlp", "--data", "fashion-mnist", "--subset", "12000", "--epochs", "4", "--batch-size", "64",
-            "--quiet", "--set", "val_size=1000"]
-    env = {**os.environ, "ARCHZOO_DATA": str(real_data_root)}
+@pytest.mark.parametrize(("precision", "subset"), [("fp32", 12000), ("bf16", 6000)])
+def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: Path, real_data_root: Path,
+                                                                     precision: str, subset: int) -> None:
+    args = ["mlp", "--data", "fashion-mnist", "--subset", str(subset), "--epochs", "4", "--batch-size", "64",
+            "--precision", precision, "--quiet", "--set", "val_size=1000"]
+    # bf16 is emulated (and slow) on a CPU without bf16 instructions; the override keeps its warning quiet
+    env = {**os.environ, "ARCHZOO_DATA": str(real_data_root), "ARCHZOO_CPU_BF16": "1"}
     cli = [sys.executable, "-m", "archzoo.cli", "train"]
     subprocess.run([*cli, *args, "--out", str(tmp_path / "full")], check=True, env=env, capture_output=True)
     proc = subprocess.Popen([*cli, *args, "--out", str(tmp_path / "killed")], env=env,
@@ -175,6 +178,7 @@ def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: P
     proc.wait()
     assert not (tmp_path / "killed" / "summary.json").exists(), "the run finished before it could be killed"
     subprocess.run([*cli, "--resume", str(tmp_path / "killed"), "--quiet"], check=True, env=env, capture_output=True)
+    assert json.loads((tmp_path / "killed" / "summary.json").read_text())["precision"] == precision
     wf, wk = _weights(tmp_path / "full"), _weights(tmp_path / "killed")
     assert all(torch.equal(wf[k], wk[k]) for k in wf)
     assert _metrics(tmp_path / "full") == _metrics(tmp_path / "killed")

@@ -41,7 +41,8 @@ class TrainConfig:
     val_size: float = 0.0  # samples (>= 1) or fraction (< 1) carved from train when data has no val
     subset: int = 0  # use only this many training samples (0 = all)
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N; config.json records what it resolved to
+    precision: str = "fp32"  # fp32 | bf16 | fp16 | auto; config.json records what it resolved to
     compile: bool = False
     channels_last: bool = True
     max_time: float = 0.0  # seconds; 0 = no limit

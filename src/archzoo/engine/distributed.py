@@ -50,7 +50,9 @@ def broadcast_flag(info: DistInfo, flag: bool) -> bool:
     """True on every rank if it is True on rank 0 (to stop all ranks together)."""
     if not info.enabled:
         return flag
-    t = torch.tensor([int(flag)])
+    # NCCL moves only CUDA tensors; gloo only CPU ones
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    t = torch.tensor([int(flag)], device=device)
     dist.broadcast(t, 0)
     return bool(t.item())
 

@@ -20,6 +20,11 @@ class Progress:
         self.lines_per_epoch = lines_per_epoch
         self.steps_per_epoch = total_steps
 
+    def note(self, message: str) -> None:
+        """One line before training starts (what the run resolved: device, precision)."""
+        if self.enabled:
+            print(message, file=self.stream, flush=True)
+
     def start_epoch(self, epoch: int, start_step: int) -> None:
         self.epoch, self.t0, self.samples, self.step0 = epoch, time.perf_counter(), 0, start_step
         if self.tty:

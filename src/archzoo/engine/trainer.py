@@ -8,6 +8,7 @@ the checkpoint holds the model, the optimizers and the global RNG state (for dro
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -31,8 +32,11 @@ from archzoo.engine.checkpoint import (
     set_rng_state,
 )
 from archzoo.engine.config import ConfigError, TrainConfig
-from archzoo.engine.device import resolve_device
+from archzoo.engine.device import describe as describe_device
+from archzoo.engine.device import device_setting, resolve_device
 from archzoo.engine.optim import Schedule
+from archzoo.engine.precision import Precision, resolve_precision, time_steps
+from archzoo.engine.precision import describe as describe_precision
 from archzoo.engine.progress import Progress
 from archzoo.registry import count_params, create_model, model_card, resolve_config
 from archzoo.tasks import Task, make_task
@@ -106,6 +110,7 @@ class Trainer:
         self.cfg, self.run_dir, self.resume = cfg, run_dir, resume
         self.dist = distributed.from_env()
         self.device = resolve_device(cfg.device, self.dist.local_rank)
+        cfg.device = device_setting(cfg.device, self.device)  # what config.json records and a resume reuses
         distributed.init(self.dist, self.device)
         torch.manual_seed(cfg.seed)
         self.ds = prepare_data(cfg)
@@ -123,6 +128,8 @@ class Trainer:
         self.model.to(self.device)
         if cl:
             self.model.to(memory_format=torch.channels_last)
+        self.precision = self._resolve_precision()
+        cfg.precision = self.precision.name  # the resolved value is recorded, so a resumed run keeps it
         self.optimizers = self.task.build_optimizers(self.model, cfg)
         self.schedule = Schedule(self.optimizers.values(), cfg, len(self.train_batches))
         self.net: nn.Module = self.model
@@ -133,8 +140,37 @@ class Trainer:
         self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "elapsed_s": 0.0,
                                       "best": None, "metrics_lines": 0}
         self.progress = Progress(len(self.train_batches), cfg.epochs, enabled=progress and self.dist.is_main)
+        self.progress.note(f"{cfg.model} on {cfg.data}: device {describe_device(self.device)}, "
+                           f"precision {describe_precision(self.precision)}")
         self._stop_reason: str | None = None
         self._evaluated: dict[tuple[int, str], dict[str, Any]] = {}  # (epoch, split) -> metrics, this process
+
+    def _resolve_precision(self) -> Precision:
+        """The run's precision; for ``auto`` on hardware with native bf16, rank 0 times training steps
+        of the model in fp32 and bf16 and every rank takes its choice."""
+        name, reason = resolve_precision(self.cfg.precision, self.device,
+                                         self._time_precisions if self.dist.is_main else None)
+        if self.dist.enabled and self.cfg.precision.strip().lower() == "auto":  # every rank takes rank 0's
+            name = "bf16" if distributed.broadcast_flag(self.dist, name == "bf16") else "fp32"
+        return Precision(name, self.device, reason)
+
+    def _time_precisions(self) -> dict[str, float]:
+        """Seconds of one training step in fp32 and in bf16, on copies of the model and its optimizers
+        and the first batch; the run's weights, optimizer states and random numbers are untouched."""
+        batch = next(self.train_batches.epoch(0))
+        runners = {}
+        for name in ("fp32", "bf16"):
+            model, precision = copy.deepcopy(self.model), Precision(name, self.device)
+            optimizers = self.task.build_optimizers(model, self.cfg)
+
+            def step(model: nn.Module = model, precision: Precision = precision,
+                     optimizers: dict[str, torch.optim.Optimizer] = optimizers) -> None:
+                with precision.autocast():
+                    self.task.train_step(model, batch, optimizers, self.cfg, precision)
+
+            runners[name] = step
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            return time_steps(runners, self.device)
 
     # ---------------------------------------------------------------------------------------
     @property
@@ -148,12 +184,13 @@ class Trainer:
                   "dataset": {"name": self.ds.name, "source": self.ds.source,
                               "splits": {k: len(v) for k, v in self.ds.splits.items()},
                               "validation_carved_from_train": self.cfg.val_size > 0 and "val" in self.ds.splits},
-                  "task": self.task.name, "world_size": self.dist.world_size}
+                  "task": self.task.name, "world_size": self.dist.world_size,
+                  "hardware": {"device": describe_device(self.device), "precision": describe_precision(self.precision)}}
         atomic_write_json(self.run_dir / "config.json", record)
 
     def _save(self, name: str) -> None:
         if self.dist.is_main:
-            state = {**self.state, "rng": rng_state()}
+            state = {**self.state, "rng": rng_state(), "scaler": self.precision.state_dict()}
             save_checkpoint(self.ckpt_dir, name, self.model.state_dict(), self.optimizers, state)
 
     def _restore(self) -> None:
@@ -164,6 +201,7 @@ class Trainer:
         for key, opt in self.optimizers.items():
             opt.load_state_dict(optim_states[key])
         set_rng_state(state.pop("rng"))
+        self.precision.load_state_dict(state.pop("scaler", {}))
         self.state.update(state)
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():  # drop lines written after the checkpoint
@@ -184,7 +222,8 @@ class Trainer:
     def evaluate(self, split: str) -> dict[str, Any]:
         self.model.eval()
         try:
-            return self.task.evaluate(self.model, self.eval_batches[split].epoch(0))
+            with self.precision.autocast():
+                return self.task.evaluate(self.model, self.eval_batches[split].epoch(0))
         finally:
             self.model.train()
 
@@ -231,7 +270,8 @@ class Trainer:
             self.progress.start_epoch(epoch, st["step"])
             for xb, yb in self.train_batches.epoch(epoch, st["step"]):
                 self.schedule.set(st["global_step"])
-                out = self.task.train_step(self.net, (xb, yb), self.optimizers, cfg)
+                with self.precision.autocast():
+                    out = self.task.train_step(self.net, (xb, yb), self.optimizers, cfg, self.precision)
                 loss = float(out["loss"])
                 if not math.isfinite(loss):
                     raise TrainingDiverged(
@@ -299,6 +339,7 @@ class Trainer:
             summary = {
                 "model": self.cfg.model, "data": self.cfg.data, "task": self.task.name,
                 "params": count_params(self.model), "epochs_done": st["epoch"],
+                "device": self.cfg.device, "precision": self.cfg.precision,
                 "completed": self._stop_reason is None, "stop_reason": self._stop_reason,
                 "wall_time_s": round(self._elapsed(), 3),
                 "train_samples_per_s": round(st["epoch"] * len(self.train_batches) * self.train_batches.batch_size
@@ -354,8 +395,13 @@ def resume(run_dir: Path, *, progress: bool = True, overrides: dict[str, Any] | 
 
 
 def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
-                 checkpoint: str = "last", data_root: str | None = None) -> dict[str, Any]:
-    """Evaluate the weights of a run (its last or best checkpoint) on a split of its data or another."""
+                 checkpoint: str = "last", data_root: str | None = None, device: str = "auto",
+                 precision: str | None = None) -> dict[str, Any]:
+    """Evaluate the weights of a run (its last or best checkpoint) on a split of its data or another.
+
+    ``precision`` defaults to the run's own (so the figures match its summary.json), or fp32 where
+    that cannot run on ``device`` (an fp16 run evaluated without CUDA).
+    """
     if not (run_dir / "config.json").is_file():
         raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json)")
     cfg = TrainConfig.load(run_dir / "config.json")
@@ -373,11 +419,16 @@ def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
         raise CheckpointError(f"the checkpoint does not fit {cfg.model} on {cfg.data}: {first}") from None
-    device = resolve_device(cfg.device)
-    model.to(device)
+    target = resolve_device(device)
+    if precision is None:
+        precision = "fp32" if cfg.precision == "fp16" and target.type != "cuda" else cfg.precision
+    name, reason = resolve_precision(precision, target)
+    model.to(target)
     task = make_task(model_card(cfg.model).task, ds.task, ds.num_classes)
-    batches = Batcher(ds.splits[split], cfg.eval_batch_size, mean=ds.mean, std=ds.std, device=device)
+    batches = Batcher(ds.splits[split], cfg.eval_batch_size, mean=ds.mean, std=ds.std, device=target)
     _check_model_fits_data(model, ds, batches)
     model.eval()
+    with Precision(name, target, reason).autocast():
+        metrics = task.evaluate(model, batches.epoch(0))
     return {"model": cfg.model, "data": cfg.data, "split": split, "checkpoint": checkpoint,
-            **task.evaluate(model, batches.epoch(0))}
+            "device": target.type, "precision": name, **metrics}

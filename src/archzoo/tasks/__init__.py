@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from archzoo.tasks.base import Task, optimize
+from archzoo.tasks.base import Task
 from archzoo.tasks.classification import ClassificationTask
 from archzoo.tasks.perceptron import PerceptronTask
 from archzoo.tasks.regression import RegressionTask
 
-__all__ = ["ClassificationTask", "PerceptronTask", "RegressionTask", "Task", "make_task", "optimize"]
+__all__ = ["ClassificationTask", "PerceptronTask", "RegressionTask", "Task", "make_task"]
 
 
 def make_task(model_task: str, data_task: str, num_classes: int | None) -> Task:

@@ -2,6 +2,10 @@
 
 A task turns (model, batch) into a loss and metrics. It owns its optimizers (a classifier has one,
 a GAN two) and performs the whole step, so the engine never branches on the kind of model.
+
+Precision is the engine's: it runs ``train_step`` and ``evaluate`` under the run's autocast and hands
+``train_step`` the :class:`~archzoo.engine.precision.Precision` whose ``optimize`` does backward
+(with the fp16 gradient scaler where there is one), clipping and the step. Tasks never call autocast.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from archzoo.engine.config import TrainConfig
+from archzoo.engine.precision import Precision
 
 Batch = tuple[Tensor, Tensor]
 
@@ -25,17 +30,9 @@ class Task(Protocol):
     def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]: ...
 
     def train_step(self, model: nn.Module, batch: Batch, optimizers: dict[str, torch.optim.Optimizer],
-                   cfg: TrainConfig) -> dict[str, Tensor]:
-        """One optimisation step; returns detached scalars, always including 'loss'."""
+                   cfg: TrainConfig, precision: Precision) -> dict[str, Tensor]:
+        """One optimisation step (``precision.optimize`` for each optimizer it steps); returns
+        detached scalars, always including 'loss'."""
         ...
 
     def evaluate(self, model: nn.Module, batches: Iterable[Batch]) -> dict[str, Any]: ...
-
-
-def optimize(loss: Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float) -> None:
-    """backward, optional gradient-norm clipping, step. Gradients are freed (set to None) first."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip > 0:
-        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from archzoo.engine.config import TrainConfig
+from archzoo.engine.precision import Precision
 from archzoo.models.perceptron import perceptron_update
 from archzoo.tasks.base import Batch
 from archzoo.tasks.classification import ClassificationTask
@@ -27,7 +28,7 @@ class PerceptronTask:
         return {}
 
     def train_step(self, model: nn.Module, batch: Batch, optimizers: dict[str, torch.optim.Optimizer],
-                   cfg: TrainConfig) -> dict[str, Tensor]:
+                   cfg: TrainConfig, precision: Precision) -> dict[str, Tensor]:
         x, y = batch
         rule_model = getattr(model, "module", model)  # the rule acts on the weights themselves
         mistakes = perceptron_update(rule_model, x, y, lr=cfg.lr)

@@ -11,7 +11,8 @@ from torch import Tensor, nn
 
 from archzoo.engine.config import TrainConfig
 from archzoo.engine.optim import build_optimizer
-from archzoo.tasks.base import Batch, optimize
+from archzoo.engine.precision import Precision
+from archzoo.tasks.base import Batch
 
 
 class RegressionTask:
@@ -23,10 +24,10 @@ class RegressionTask:
         return {"model": build_optimizer(model, cfg)}
 
     def train_step(self, model: nn.Module, batch: Batch, optimizers: dict[str, torch.optim.Optimizer],
-                   cfg: TrainConfig) -> dict[str, Tensor]:
+                   cfg: TrainConfig, precision: Precision) -> dict[str, Tensor]:
         x, y = batch
         loss = F.mse_loss(model(x), y)
-        optimize(loss, model, optimizers["model"], cfg.grad_clip)
+        precision.optimize(loss, model, optimizers["model"], cfg.grad_clip)
         return {"loss": loss.detach()}
 
     @torch.no_grad()
