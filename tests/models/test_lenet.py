@@ -81,3 +81,14 @@ def test_wrong_input_says_what_was_expected() -> None:
     assert m32(torch.randn(1, 1, 32, 32)).shape == (1, 10)
     with pytest.raises(ValueError, match="must be 32"):
         archzoo.create_model("lenet5", image_size=30)
+
+
+def test_the_modern_net_widens_and_the_faithful_one_refuses() -> None:
+    wide = archzoo.create_model("lenet5_modern", widths=(16, 32, 120, 84))
+    # C1 16*25+16, C3 32*16*25+32, C5 120*32*25+120, F6 120*84+84, output 84*10+10
+    assert _per_layer(wide) == {"c1": 416, "c3": 12832, "c5": 96120, "f6": 10164, "output": 850}
+    assert wide(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match=r"faithful lenet5 has the paper's widths \(6, 16, 120, 84\)"):
+        archzoo.create_model("lenet5", widths=(16, 32, 120, 84))
+    with pytest.raises(ValueError, match="widths must be four positive sizes"):
+        archzoo.create_model("lenet5_modern", widths=(16, 32, 120))

@@ -70,6 +70,7 @@ class LeNetConfig:
     image_size: int = 28
     input_padding: int = 2
     logit_scale: float = 0.2  # logits = -logit_scale * RBF distance (faithful net only)
+    widths: tuple[int, int, int, int] = (6, 16, 120, 84)  # C1, C3, C5, F6 (the modern net may widen them)
 
     def __post_init__(self) -> None:
         if self.image_size + 2 * self.input_padding != 32:
@@ -81,6 +82,11 @@ class LeNetConfig:
             raise ValueError("num_classes must be >= 2 and in_channels >= 1")
         if not self.logit_scale > 0:
             raise ValueError(f"logit_scale must be positive, got {self.logit_scale}")
+        if len(self.widths) != 4 or min(self.widths) < 1:
+            raise ValueError(f"widths must be four positive sizes (C1, C3, C5, F6), got {self.widths}")
+        if self.faithful and tuple(self.widths) != (6, 16, 120, 84):
+            raise ValueError("the faithful lenet5 has the paper's widths (6, 16, 120, 84) (its C3 table and RBF "
+                             "output are built for them); widen lenet5_modern instead")
 
 
 def scaled_tanh(x: Tensor) -> Tensor:
@@ -169,19 +175,20 @@ class LeNet5(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.name = "lenet5" if cfg.faithful else "lenet5_modern"
-        self.c1 = nn.Conv2d(cfg.in_channels, 6, 5)
+        w1, w3, w5, w6 = cfg.widths
+        self.c1 = nn.Conv2d(cfg.in_channels, w1, 5)
         if cfg.faithful:
-            self.s2 = Subsampling(6)
-            self.c3: nn.Module = SparseConv(C3_TABLE, 6)
-            self.s4 = Subsampling(16)
+            self.s2 = Subsampling(w1)
+            self.c3: nn.Module = SparseConv(C3_TABLE, w1)
+            self.s4 = Subsampling(w3)
             self.act = scaled_tanh
         else:
-            self.c3 = nn.Conv2d(6, 16, 5)
+            self.c3 = nn.Conv2d(w1, w3, 5)
             self.act = F.relu
-        self.c5 = nn.Conv2d(16, 120, 5)
-        self.f6 = nn.Linear(120, 84)
-        self.output: nn.Module = (RBFOutput(84, cfg.num_classes, cfg.logit_scale) if cfg.faithful
-                                  else nn.Linear(84, cfg.num_classes))
+        self.c5 = nn.Conv2d(w3, w5, 5)
+        self.f6 = nn.Linear(w5, w6)
+        self.output: nn.Module = (RBFOutput(w6, cfg.num_classes, cfg.logit_scale) if cfg.faithful
+                                  else nn.Linear(w6, cfg.num_classes))
         if cfg.faithful:
             for m in (self.c1, self.c5, self.f6):
                 fan_in = m.weight[0].numel()
@@ -204,15 +211,15 @@ class LeNet5(nn.Module):
             raise ValueError(f"{self.name} expects input (B, {want}), got {tuple(x.shape)}{hint}")
 
     def forward_features(self, x: Tensor) -> Tensor:
-        """(B, C, 28, 28) -> (B, 84): the F6 representation."""
+        """(B, C, 28, 28) -> (B, F6): the F6 representation (84 units in the paper)."""
         self._check(x)
         x = F.pad(x, (self.cfg.input_padding,) * 4)  # (B, C, 32, 32)
-        x = self.act(self.c1(x))  # (B, 6, 28, 28)
-        x = self.act(self._pool(x, "s2"))  # (B, 6, 14, 14); the modern net applies ReLU before max-pool
-        x = self.act(self.c3(x))  # (B, 16, 10, 10)
-        x = self.act(self._pool(x, "s4"))  # (B, 16, 5, 5)
-        x = self.act(self.c5(x)).flatten(1)  # (B, 120)
-        return self.act(self.f6(x))  # (B, 84)
+        x = self.act(self.c1(x))  # (B, C1, 28, 28), C1 = widths[0] (6 in the paper)
+        x = self.act(self._pool(x, "s2"))  # (B, C1, 14, 14); the modern net applies ReLU before max-pool
+        x = self.act(self.c3(x))  # (B, C3, 10, 10)
+        x = self.act(self._pool(x, "s4"))  # (B, C3, 5, 5)
+        x = self.act(self.c5(x)).flatten(1)  # (B, C5)
+        return self.act(self.f6(x))  # (B, F6)
 
     def forward_head(self, x: Tensor) -> Tensor:
         return self.output(x)
