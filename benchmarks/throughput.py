@@ -21,20 +21,23 @@ import torch.nn.functional as F
 
 import archzoo
 from _common import git_commit, load_average, machine, median, stamp, write_result
+from archzoo.engine.precision import Precision
 
 
-def stepper(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, compiled: bool = False):
-    """A function running n training steps of ``model`` (warmed up, and compiled if asked)."""
+def stepper(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, compiled: bool = False,
+            precision: Precision | None = None):
+    """A function running n training steps of ``model`` (warmed up, and compiled if asked), in the
+    engine's way for ``precision`` (autocast around forward and loss, its optimizer step)."""
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     net = torch.compile(model) if compiled else model
+    precision = precision or Precision("fp32")
 
     def run(n: int) -> None:
         for _ in range(n):
-            loss = F.cross_entropy(net(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            with precision.autocast():
+                loss = F.cross_entropy(net(x), y)
+            precision.optimize(loss, model, opt)
 
     run(3 if not compiled else 6)  # warm-up (and compilation)
     return run
