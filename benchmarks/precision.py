@@ -150,7 +150,7 @@ def main() -> None:
             a = {r["precision"]: r for r in runs if r["model"] == model}
             diff = 100 * (a["bf16"]["test_accuracy"] - a["fp32"]["test_accuracy"])
             speed = a["fp32"]["wall_time_s"] / a["bf16"]["wall_time_s"]
-            lines.append(f"\n`{model}`: bf16 - fp32 = {diff:+.2f} points; bf16 wall time {speed:.2f}x faster.")
+            lines.append(f"\n`{model}`: bf16 - fp32 = {diff:+.2f} points; wall time fp32 / bf16 = {speed:.2f}x.")
         print(write_result(f"{args.out}_accuracy", "\n".join(lines) + "\n", {"machine": where, "runs": runs}))
 
 
