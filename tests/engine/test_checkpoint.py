@@ -3,16 +3,14 @@ falls back to it, ending with the weights of an uninterrupted run."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
-from archzoo.engine import TrainConfig, Trainer, resume, train
+from archzoo.engine import Trainer, resume, train
 from archzoo.engine import checkpoint as ckpt
 from archzoo.engine.checkpoint import CheckpointError, load_checkpoint, load_latest_checkpoint, save_checkpoint
 
@@ -120,24 +118,10 @@ def test_neither_loading_names_both_reasons(tmp_path: Path, tiny) -> None:
 # ---------------------------------------------------------------------------------------------
 # Resuming a run whose last checkpoint is damaged
 
-def _digits_cfg(out: Path) -> TrainConfig:
-    return TrainConfig(model="mlp", data="digits", epochs=3, batch_size=32, lr=3e-3, optimizer="adamw",
-                       schedule="onecycle", val_size=200, out=str(out), model_overrides={"dropout": 0.3})
-
-
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    return {k: v for k, v in load_file(str(run / "checkpoints" / "last.safetensors")).items() if k.startswith("model.")}
-
-
-def _metrics(run: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]
-
-
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory, runs) -> Path:
     run = tmp_path_factory.mktemp("full") / "run"
-    train(_digits_cfg(run), progress=False)
+    train(runs.digits_cfg(run), progress=False)
     return run
 
 
@@ -146,10 +130,10 @@ class _Crash(Exception):
 
 
 @pytest.fixture(scope="module")
-def crashed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def crashed(tmp_path_factory: pytest.TempPathFactory, runs) -> Path:
     """The same run killed after its second epoch: last is epoch 2, previous epoch 1."""
     run = tmp_path_factory.mktemp("crashed") / "run"
-    trainer = Trainer(_digits_cfg(run), run, progress=False)
+    trainer = Trainer(runs.digits_cfg(run), run, progress=False)
     end_epoch = trainer._end_epoch
 
     def crash_after_the_second_epoch() -> None:
@@ -161,7 +145,7 @@ def crashed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         m.setattr(trainer, "_end_epoch", crash_after_the_second_epoch)
         with pytest.raises(_Crash):
             trainer.fit()
-    assert len(_metrics(run)) == 2  # epochs 1 and 2 evaluated; previous knows only the first
+    assert len(runs.metrics(run)) == 2  # epochs 1 and 2 evaluated; previous knows only the first
     return run
 
 
@@ -188,8 +172,7 @@ def _damage_last_lost(d: Path) -> None:
 @pytest.mark.parametrize("damage", [_damage_tensors_truncated, _damage_tensors_flipped, _damage_json_garbage,
                                     _damage_last_lost], ids=lambda f: f.__name__.removeprefix("_damage_"))
 def test_damaged_last_resumes_from_previous_and_ends_like_an_uninterrupted_run(
-    tmp_path: Path, capsys, uninterrupted: Path, crashed: Path, damage,
-) -> None:
+    tmp_path: Path, capsys, uninterrupted: Path, crashed: Path, damage, runs) -> None:
     run = tmp_path / "run"
     shutil.copytree(crashed, run)
     damage(run / "checkpoints")
@@ -199,6 +182,6 @@ def test_damaged_last_resumes_from_previous_and_ends_like_an_uninterrupted_run(
     notes = [line for line in err.splitlines() if "note: checkpoint" in line]
     assert len(notes) == 1 and "resuming from the previous one, at epoch 2 step 0" in notes[0], err
     assert summary["completed"] and summary["epochs_done"] == 3
-    full, resumed = _weights(uninterrupted), _weights(run)
+    full, resumed = runs.weights(uninterrupted), runs.weights(run)
     assert full.keys() == resumed.keys() and all(torch.equal(full[k], resumed[k]) for k in full)
-    assert _metrics(run) == _metrics(uninterrupted)  # the lines after previous were dropped and redone
+    assert runs.metrics(run) == runs.metrics(uninterrupted)  # the lines after previous were dropped and redone

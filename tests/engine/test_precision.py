@@ -12,30 +12,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from archzoo.engine import TrainConfig, Trainer, resume, train
+from archzoo.engine import Trainer, resume, train
 from archzoo.engine import trainer as trainer_module
 from archzoo.engine.config import ConfigError
 from archzoo.engine.device import device_setting, native_bf16, resolve_device
 from archzoo.engine.precision import AUTO_MIN_SPEEDUP, Precision, PrecisionWarning, resolve_precision, time_steps
 
 CPU = torch.device("cpu")
-
-
-def _cfg(out: Path, **kw) -> TrainConfig:
-    cfg = TrainConfig(model="mlp", data="digits", epochs=2, batch_size=32, lr=3e-3, optimizer="adamw",
-                      schedule="onecycle", val_size=200, out=str(out), model_overrides={"dropout": 0.3})
-    for k, v in kw.items():
-        setattr(cfg, k, v)
-    return cfg
-
-
-def _tensors(run: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(run / "checkpoints" / "last.safetensors"))
-
-
-def _same_weights(a: Path, b: Path) -> bool:
-    ta, tb = _tensors(a), _tensors(b)
-    return all(torch.equal(ta[k], tb[k]) for k in ta if k.startswith("model."))
 
 
 # ---- devices -------------------------------------------------------------------------------------
@@ -162,9 +145,9 @@ def test_fp16_scaler_scales_unscales_for_clipping_and_skips_overflowing_steps() 
 
 # ---- the engine ----------------------------------------------------------------------------------
 
-def test_a_bf16_run_records_its_precision_and_checkpoints_fp32(tmp_path: Path, monkeypatch) -> None:
+def test_a_bf16_run_records_its_precision_and_checkpoints_fp32(tmp_path: Path, monkeypatch, runs) -> None:
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "1")  # keeps the emulated-bf16 warning away on older CPUs
-    summary = train(_cfg(tmp_path / "r", precision="bf16"), progress=False)
+    summary = train(runs.digits_cfg(tmp_path / "r", precision="bf16"), progress=False)
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert cfg["precision"] == "bf16" and cfg["device"] == "cpu"
     assert cfg["hardware"]["precision"] == "bf16 (asked for)" and cfg["hardware"]["device"].startswith("cpu (")
@@ -175,59 +158,59 @@ def test_a_bf16_run_records_its_precision_and_checkpoints_fp32(tmp_path: Path, m
         assert {t.dtype for k, t in tensors.items() if t.is_floating_point()} == {torch.float32}
 
 
-def test_the_start_line_says_device_and_precision(tmp_path: Path, capsys) -> None:
-    train(_cfg(tmp_path / "r", epochs=1), progress=True)
+def test_the_start_line_says_device_and_precision(tmp_path: Path, capsys, runs) -> None:
+    train(runs.digits_cfg(tmp_path / "r", epochs=1), progress=True)
     err = capsys.readouterr().err
     assert "mlp on digits: device cpu (" in err and "precision fp32 (asked for)" in err
 
 
-def test_bf16_resume_is_exact(tmp_path: Path, monkeypatch) -> None:
+def test_bf16_resume_is_exact(tmp_path: Path, monkeypatch, runs) -> None:
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "1")
-    full = train(_cfg(tmp_path / "full", precision="bf16"), progress=False)
-    cut = train(_cfg(tmp_path / "cut", precision="bf16", max_time=1e-9), progress=False)
+    full = train(runs.digits_cfg(tmp_path / "full", precision="bf16"), progress=False)
+    cut = train(runs.digits_cfg(tmp_path / "cut", precision="bf16", max_time=1e-9), progress=False)
     assert not cut["completed"]
     resumed = resume(tmp_path / "cut", progress=False, overrides={"max_time": 0.0})
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["precision"] == "bf16"
-    assert _same_weights(tmp_path / "full", tmp_path / "cut")
+    assert runs.same_weights(tmp_path / "full", tmp_path / "cut")
     assert resumed["metrics"] == full["metrics"]
 
 
-def test_fp16_scaler_state_is_checkpointed_and_resumed_exactly(tmp_path: Path, monkeypatch) -> None:
+def test_fp16_scaler_state_is_checkpointed_and_resumed_exactly(tmp_path: Path, monkeypatch, runs) -> None:
     # fp16 autocast and its scaler run on the CPU in torch; the engine allows fp16 on CUDA only, so
     # this test lets it through to check the scaler's round trip through checkpoints
     monkeypatch.setattr(trainer_module, "resolve_precision", lambda requested, device, measure=None:
                         ("fp16", "test") if requested == "fp16" else resolve_precision(requested, device, measure))
-    full = train(_cfg(tmp_path / "full", precision="fp16"), progress=False)
-    assert not train(_cfg(tmp_path / "cut", precision="fp16", max_time=1e-9), progress=False)["completed"]
+    full = train(runs.digits_cfg(tmp_path / "full", precision="fp16"), progress=False)
+    assert not train(runs.digits_cfg(tmp_path / "cut", precision="fp16", max_time=1e-9), progress=False)["completed"]
     state = json.loads((tmp_path / "cut" / "checkpoints" / "last.json").read_text())["trainer"]
     assert state["scaler"]["scale"] == 65536.0 and state["scaler"]["_growth_tracker"] == 1
     resumed = resume(tmp_path / "cut", progress=False, overrides={"max_time": 0.0})
     end = json.loads((tmp_path / "cut" / "checkpoints" / "last.json").read_text())["trainer"]["scaler"]
     assert end == json.loads((tmp_path / "full" / "checkpoints" / "last.json").read_text())["trainer"]["scaler"]
     assert end["_growth_tracker"] > 1  # the resumed run carried the tracker on from 1
-    assert _same_weights(tmp_path / "full", tmp_path / "cut")
+    assert runs.same_weights(tmp_path / "full", tmp_path / "cut")
     assert resumed["metrics"] == full["metrics"]
 
 
-def test_auto_measures_on_copies_and_leaves_the_run_as_if_it_had_been_asked(tmp_path: Path, monkeypatch) -> None:
+def test_auto_measures_on_copies_and_leaves_the_run_as_if_it_had_been_asked(tmp_path: Path, monkeypatch, runs) -> None:
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "1")
-    trainer = Trainer(_cfg(tmp_path / "auto", precision="auto"), tmp_path / "auto", progress=False)
+    trainer = Trainer(runs.digits_cfg(tmp_path / "auto", precision="auto"), tmp_path / "auto", progress=False)
     chosen = trainer.precision.name
     assert chosen in ("fp32", "bf16") and trainer.cfg.precision == chosen
     assert "training step took" in trainer.precision.reason
     auto = trainer.fit()
-    asked = train(_cfg(tmp_path / "asked", precision=chosen), progress=False)
+    asked = train(runs.digits_cfg(tmp_path / "asked", precision=chosen), progress=False)
     assert json.loads((tmp_path / "auto" / "config.json").read_text())["precision"] == chosen
     # the measurement touched neither the weights nor the random numbers of the run
-    assert _same_weights(tmp_path / "auto", tmp_path / "asked")
+    assert runs.same_weights(tmp_path / "auto", tmp_path / "asked")
     assert auto["metrics"] == asked["metrics"]
 
 
-def test_auto_without_native_bf16_changes_nothing(tmp_path: Path, monkeypatch) -> None:
+def test_auto_without_native_bf16_changes_nothing(tmp_path: Path, monkeypatch, runs) -> None:
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "0")
-    auto = train(_cfg(tmp_path / "auto", precision="auto"), progress=False)
-    plain = train(_cfg(tmp_path / "plain"), progress=False)
-    assert auto["precision"] == "fp32" and _same_weights(tmp_path / "auto", tmp_path / "plain")
+    auto = train(runs.digits_cfg(tmp_path / "auto", precision="auto"), progress=False)
+    plain = train(runs.digits_cfg(tmp_path / "plain"), progress=False)
+    assert auto["precision"] == "fp32" and runs.same_weights(tmp_path / "auto", tmp_path / "plain")
     assert auto["metrics"] == plain["metrics"]
 
 
@@ -255,11 +238,11 @@ def test_cli_bf16_on_a_cpu_without_it_warns_in_one_line_and_trains(tmp_path: Pat
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["precision"] == "bf16"
 
 
-def test_eval_uses_the_runs_precision_unless_told(tmp_path: Path, monkeypatch) -> None:
+def test_eval_uses_the_runs_precision_unless_told(tmp_path: Path, monkeypatch, runs) -> None:
     from archzoo.engine import evaluate_run
 
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "1")
-    summary = train(_cfg(tmp_path / "r", precision="bf16"), progress=False)
+    summary = train(runs.digits_cfg(tmp_path / "r", precision="bf16"), progress=False)
     same = evaluate_run(tmp_path / "r")
     assert same["precision"] == "bf16" and same["accuracy"] == summary["metrics"]["test"]["accuracy"]
     assert evaluate_run(tmp_path / "r", precision="fp32")["precision"] == "fp32"

@@ -12,46 +12,26 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from archzoo.engine import TrainConfig, Trainer, TrainingDiverged, train
 from archzoo.engine.config import ConfigError, apply_sets
 from archzoo.engine.optim import SCHEDULES, Schedule, build_optimizer
 
 
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    return {k: v for k, v in load_file(str(run / "checkpoints" / "last.safetensors")).items() if k.startswith("model.")}
-
-
-def _metrics(run: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    for r in rows:
-        r.pop("elapsed_s")
-    return rows
-
-
-def _digits_cfg(out: Path, **kw) -> TrainConfig:
-    cfg = TrainConfig(model="mlp", data="digits", epochs=3, batch_size=32, lr=3e-3, optimizer="adamw",
-                      schedule="onecycle", val_size=200, out=str(out), model_overrides={"dropout": 0.3})
-    for k, v in kw.items():
-        setattr(cfg, k, v)
-    return cfg
-
-
-def test_same_seed_same_weights_and_metrics(tmp_path: Path) -> None:
-    a = train(_digits_cfg(tmp_path / "a"), progress=False)
-    train(_digits_cfg(tmp_path / "b"), progress=False)
-    wa, wb = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+def test_same_seed_same_weights_and_metrics(tmp_path: Path, runs) -> None:
+    a = train(runs.digits_cfg(tmp_path / "a"), progress=False)
+    train(runs.digits_cfg(tmp_path / "b"), progress=False)
+    wa, wb = runs.weights(tmp_path / "a"), runs.weights(tmp_path / "b")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
-    assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
+    assert runs.metrics(tmp_path / "a") == runs.metrics(tmp_path / "b")
     assert a["metrics"]["test"]["accuracy"] > 0.85  # digits is easy; chance is 0.1
-    train(_digits_cfg(tmp_path / "c", seed=1), progress=False)
-    wc = _weights(tmp_path / "c")
+    train(runs.digits_cfg(tmp_path / "c", seed=1), progress=False)
+    wc = runs.weights(tmp_path / "c")
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)  # another seed, another run
 
 
-def test_run_directory_contract(tmp_path: Path) -> None:
-    summary = train(_digits_cfg(tmp_path / "r", epochs=2), progress=False)
+def test_run_directory_contract(tmp_path: Path, runs) -> None:
+    summary = train(runs.digits_cfg(tmp_path / "r", epochs=2), progress=False)
     run = tmp_path / "r"
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["model"] == "mlp" and cfg["dataset"]["validation_carved_from_train"] is True
@@ -72,9 +52,9 @@ def test_run_directory_contract(tmp_path: Path) -> None:
         assert (run / "checkpoints" / f).is_file()
 
 
-def test_max_time_stops_resumably_and_resume_is_exact(tmp_path: Path) -> None:
-    full = train(_digits_cfg(tmp_path / "full", epochs=2), progress=False)
-    cut = train(_digits_cfg(tmp_path / "cut", epochs=2, max_time=1e-9), progress=False)
+def test_max_time_stops_resumably_and_resume_is_exact(tmp_path: Path, runs) -> None:
+    full = train(runs.digits_cfg(tmp_path / "full", epochs=2), progress=False)
+    cut = train(runs.digits_cfg(tmp_path / "cut", epochs=2, max_time=1e-9), progress=False)
     assert not cut["completed"] and cut["stop_reason"] == "max_time"
     state = json.loads((tmp_path / "cut" / "checkpoints" / "last.json").read_text())["trainer"]
     assert state["epoch"] == 0 and state["step"] == 1  # stopped inside the first epoch
@@ -82,13 +62,13 @@ def test_max_time_stops_resumably_and_resume_is_exact(tmp_path: Path) -> None:
 
     resumed = resume(tmp_path / "cut", progress=False, overrides={"max_time": 0.0})
     assert resumed["completed"]
-    wf, wr = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
+    wf, wr = runs.weights(tmp_path / "full"), runs.weights(tmp_path / "cut")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
     assert resumed["metrics"]["test"] == full["metrics"]["test"]
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch) -> None:
-    cfg = _digits_cfg(tmp_path / "nan", epochs=3)
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch, runs) -> None:
+    cfg = runs.digits_cfg(tmp_path / "nan", epochs=3)
     trainer = Trainer(cfg, tmp_path / "nan", progress=False)
     real_step = trainer.task.train_step
     calls = {"n": 0}
@@ -106,7 +86,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path, monkeypat
     monkeypatch.setattr(trainer.task, "train_step", poisoned)
     with pytest.raises(TrainingDiverged, match="epoch 2 step 4.*last good checkpoint"):
         trainer.fit()
-    weights = _weights(tmp_path / "nan")
+    weights = runs.weights(tmp_path / "nan")
     assert all(torch.isfinite(v).all() for v in weights.values())
     state = json.loads((tmp_path / "nan" / "checkpoints" / "last.json").read_text())["trainer"]
     assert state["epoch"] == 1
@@ -155,7 +135,7 @@ def test_set_routes_training_settings_and_model_options() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("precision", "subset"), [("fp32", 12000), ("bf16", 6000)])
 def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: Path, real_data_root: Path,
-                                                                     precision: str, subset: int) -> None:
+                                                                     precision: str, subset: int, runs) -> None:
     args = ["mlp", "--data", "fashion-mnist", "--subset", str(subset), "--epochs", "4", "--batch-size", "64",
             "--precision", precision, "--quiet", "--set", "val_size=1000"]
     # bf16 is emulated (and slow) on a CPU without bf16 instructions; the override keeps its warning quiet
@@ -179,13 +159,13 @@ def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: P
     assert not (tmp_path / "killed" / "summary.json").exists(), "the run finished before it could be killed"
     subprocess.run([*cli, "--resume", str(tmp_path / "killed"), "--quiet"], check=True, env=env, capture_output=True)
     assert json.loads((tmp_path / "killed" / "summary.json").read_text())["precision"] == precision
-    wf, wk = _weights(tmp_path / "full"), _weights(tmp_path / "killed")
+    wf, wk = runs.weights(tmp_path / "full"), runs.weights(tmp_path / "killed")
     assert all(torch.equal(wf[k], wk[k]) for k in wf)
-    assert _metrics(tmp_path / "full") == _metrics(tmp_path / "killed")
+    assert runs.metrics(tmp_path / "full") == runs.metrics(tmp_path / "killed")
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_process(tmp_path: Path, real_data_root: Path) -> None:
+def test_two_processes_match_one_process(tmp_path: Path, real_data_root: Path, runs) -> None:
     args = ["lenet5_modern", "--data", "fashion-mnist", "--subset", "1536", "--epochs", "1", "--batch-size", "64",
             "--optimizer", "momentum", "--lr", "0.05", "--quiet", "--set", "val_size=512"]
     env = {**os.environ, "ARCHZOO_DATA": str(real_data_root), "OMP_NUM_THREADS": "1"}
@@ -196,7 +176,7 @@ def test_two_processes_match_one_process(tmp_path: Path, real_data_root: Path) -
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads((tmp_path / "two" / "config.json").read_text())["world_size"] == 2
-    w1, w2 = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    w1, w2 = runs.weights(tmp_path / "one"), runs.weights(tmp_path / "two")
     assert set(w1) == set(w2)
     for k in w1:
         torch.testing.assert_close(w2[k], w1[k], atol=1e-5, rtol=0)

@@ -31,6 +31,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from archzoo.data.files import sha256_file
+
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt or does not fit the model."""
@@ -82,19 +84,11 @@ def _unflatten_optimizer(key: str, tensors: dict[str, torch.Tensor], meta: dict[
     return {"state": state, "param_groups": groups}
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _is_consistent(directory: Path, name: str) -> bool:
     """True if ``name``'s JSON reads and names the SHA-256 its tensors file has."""
     try:
         meta = json.loads((directory / f"{name}.json").read_text())
-        return isinstance(meta, dict) and meta.get("sha256") == _sha256_file(directory / f"{name}.safetensors")
+        return isinstance(meta, dict) and meta.get("sha256") == sha256_file(directory / f"{name}.safetensors")
     except (OSError, ValueError):  # missing, unreadable, not JSON, not UTF-8
         return False
 
