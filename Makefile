@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 data: install
-	$(PY) -m archzoo.data.fetch fashion-mnist
+	$(PY) -m archzoo.data.fetch fashion-mnist tinyshakespeare mr
 
 demo: install data
 	rm -rf $(DEMO_OUT)

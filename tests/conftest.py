@@ -35,3 +35,22 @@ def real_data_root(real_fashion_dir: Path) -> Path:
     from archzoo.data import data_root
 
     return data_root()
+
+
+@pytest.fixture(scope="session")
+def text_data_root() -> Path:
+    """The data root under which the loaders find Tiny Shakespeare and MR (verified, as the loaders
+    do); skips with instructions when either is missing."""
+    from archzoo.data import data_root, list_datasets
+    from archzoo.data.files import SOURCES, locate, not_found_message
+
+    list_datasets()  # the sources register on first use of the registry
+    root = data_root()
+    for name in ("tinyshakespeare", "mr-polarity"):
+        source = SOURCES[name]
+        found = locate(source, root)  # a corrupt file is an error, not a skip: the loaders would fail on it
+        missing = [spec.name for spec in source.files if spec.name not in found]
+        if missing:
+            how = not_found_message(source, root, missing)
+            pytest.skip(f"real datasets not found (`make data` fetches them): {how}")
+    return root

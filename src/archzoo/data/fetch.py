@@ -70,11 +70,13 @@ def fetch_files(source: Source, root: Path) -> str:
 
 def fetch(name: str, root: str | os.PathLike[str] | None = None) -> str:
     """Make dataset ``name`` available under ``data_root(root)``; returns a line saying where it is."""
-    info = dataset_info(name)  # DataError naming the known datasets for an unknown name
-    if name in SOURCES:
+    if name in SOURCES:  # a source's own name (what a not-found message suggests) is accepted too
         return f"{name}: {fetch_files(SOURCES[name], data_root(root))}"
+    info = dataset_info(name)  # DataError naming the known datasets for an unknown name
+    if info.source is not None:
+        return f"{name}: {fetch_files(SOURCES[info.source], data_root(root))}"
     ds = load_dataset(info.name, root=root)
-    sizes = ", ".join(f"{split} {len(s)}" for split, s in ds.splits.items())
+    sizes = ", ".join(f"{split} {len(s)}" for split, s in getattr(ds, "splits", {}).items())
     return f"{name}: needs no files ({ds.source}; {sizes})"
 
 
