@@ -131,7 +131,7 @@ def _report(summary: dict[str, Any]) -> int:
     parts = []
     for split in ("val", "test"):
         m = metrics.get(split, {})
-        for key in ("accuracy", "mse", "max_error"):
+        for key in ("accuracy", "mse", "max_error", "loss", "bpc"):
             if key in m:
                 parts.append(f"{split} {key} {m[key]:.4f}")
     status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
@@ -163,6 +163,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from archzoo.tasks.language_model import sample_run
+
+    sample_run(Path(args.run_dir), args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
+               top_p=args.top_p, seed=args.seed, checkpoint=args.checkpoint, device=args.device)
+    print()
     return 0
 
 
@@ -234,6 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", help="fp32, bf16, fp16 or auto (default: the run's own)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("sample", help="generate text from a language-model run")
+    s.add_argument("run_dir")
+    s.add_argument("--prompt", default="", help="the text to continue (default: start from nothing)")
+    s.add_argument("--tokens", type=int, default=500, help="how many tokens to generate")
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0: all)")
+    s.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling: the smallest set with this mass")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--checkpoint", default="best", choices=["last", "best"])
+    s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    s.set_defaults(fn=cmd_sample)
     return p
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "count_flops",
     "count_params",
     "create_model",
+    "example_input",
     "list_models",
     "model_card",
     "model_macs",
@@ -75,6 +76,7 @@ class ModelCard:
     reference: str = ""
     torchvision_name: str | None = None
     tags: tuple[str, ...] = ()
+    inputs: str = "real"  # "real": float tensors of input_size; "tokens": integer ids below config.vocab_size
 
 
 @dataclass
@@ -87,6 +89,7 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
+INPUT_KINDS = ("real", "tokens")
 _MODEL_MODULES_LOADED = False
 
 
@@ -109,13 +112,17 @@ def register_model(
     torchvision_name: str | None = None,
     from_torchvision: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
     tags: tuple[str, ...] = (),
+    inputs: str = "real",
 ) -> None:
     """Register ``builder(config)`` under ``name``. Registering a name twice raises ``ValueError``.
 
     ``config`` must be a dataclass instance: its fields are the overrides ``create_model`` accepts.
     ``from_torchvision`` maps a torchvision state dict onto this model's parameter names when they
-    differ (None means the names already match).
+    differ (None means the names already match). ``inputs`` is "real" (float tensors) or "tokens"
+    (integer ids below the config's ``vocab_size``), what :func:`example_input` makes.
     """
+    if inputs not in INPUT_KINDS:
+        raise ValueError(f"inputs must be one of {', '.join(INPUT_KINDS)}, got {inputs!r}")
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is already registered; pick another name")
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
@@ -124,7 +131,7 @@ def register_model(
         family=family, task=task, paper=paper, year=year, url=url, input_size=tuple(input_size),
         min_input_size=tuple(min_input_size if min_input_size is not None else input_size), notes=notes,
         small_input=small_input, reference_params=reference_params, reference=reference,
-        torchvision_name=torchvision_name, tags=tuple(tags),
+        torchvision_name=torchvision_name, tags=tuple(tags), inputs=inputs,
     )
     _REGISTRY[name] = _Entry(builder, config, meta, from_torchvision=from_torchvision)
 
@@ -266,11 +273,23 @@ def count_flops(model: nn.Module, *inputs: torch.Tensor) -> FlopCount:
     return FlopCount(macs=total, flops=2 * total, by_module=by_module)
 
 
+def example_input(name: str, batch: int = 1, size: tuple[int, ...] | None = None, *,
+                  generator: torch.Generator | None = None, **overrides: Any) -> torch.Tensor:
+    """A random input for ``name`` (batch first) of ``size`` (default: its card's input_size): normal
+    floats, or token ids below the config's ``vocab_size`` for models that read tokens."""
+    card = model_card(name)
+    shape = (batch, *(size if size is not None else card.input_size))
+    if card.inputs == "tokens":
+        vocab = resolve_config(name, **overrides).vocab_size
+        return torch.randint(0, vocab, shape, generator=generator)
+    return torch.randn(shape, generator=generator)
+
+
 def model_macs(name: str, input_size: tuple[int, ...] | None = None, **overrides: Any) -> int:
     """Forward MACs of the registered model at ``input_size`` (default: its card's), batch 1.
 
     Counted on the meta device: no weights are allocated, so the largest models cost nothing.
     """
-    size = input_size if input_size is not None else model_card(name).input_size
+    x = example_input(name, 1, input_size, **overrides)
     with torch.device("meta"):
-        return count_flops(create_model(name, **overrides), torch.empty(1, *size)).macs
+        return count_flops(create_model(name, **overrides), x.to("meta")).macs

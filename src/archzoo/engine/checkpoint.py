@@ -121,16 +121,34 @@ def _keep_last_as_previous(directory: Path) -> None:
     _replace_with_link(directory / f"{LAST}.json", directory / f"{PREVIOUS}.json")
 
 
+def _shared(state: dict[str, torch.Tensor]) -> dict[str, str]:
+    """{name: the first name with the same storage} for tensors that share memory (tied weights, such
+    as a language model's embedding and output layer): safetensors stores each storage once."""
+    seen: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    aliases = {}
+    for key, value in state.items():
+        ident = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
+        if ident in seen:
+            aliases[key] = seen[ident]
+        else:
+            seen[ident] = key
+    return aliases
+
+
 def save_checkpoint(
     directory: Path, name: str, model_state: dict[str, torch.Tensor],
     optimizers: dict[str, torch.optim.Optimizer], trainer_state: dict[str, Any],
+    task_tensors: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """Write checkpoint ``name`` in ``directory`` atomically; saving ``last`` keeps the current
-    ``last`` (when consistent) as ``previous`` first."""
+    ``last`` (when consistent) as ``previous`` first. ``task_tensors`` (a recurrent model's carried
+    state, say) come back from :func:`load_checkpoint` in the trainer state's ``task_tensors``."""
     directory.mkdir(parents=True, exist_ok=True)
     if name == LAST:
         _keep_last_as_previous(directory)
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model_state.items()}
+    aliases = _shared(model_state)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model_state.items() if k not in aliases}
+    tensors.update({f"task.{k}": v.detach().cpu().contiguous() for k, v in (task_tensors or {}).items()})
     optim_meta = {}
     for key, opt in optimizers.items():
         t, meta = _flatten_optimizer(key, opt.state_dict())
@@ -147,7 +165,8 @@ def save_checkpoint(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    meta = {"trainer": trainer_state, "optimizers": optim_meta, "sha256": hashlib.sha256(data).hexdigest()}
+    meta = {"trainer": trainer_state, "optimizers": optim_meta, "sha256": hashlib.sha256(data).hexdigest(),
+            "shared": aliases}
     atomic_write_json(directory / f"{name}.json", meta)
 
 
@@ -176,6 +195,13 @@ def load_checkpoint(directory: Path, name: str) -> tuple[dict[str, torch.Tensor]
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"cannot read checkpoint {tensor_path}: {str(exc).splitlines()[0]}") from None
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    for alias, original in (meta.get("shared") or {}).items():
+        if original not in model_state:
+            raise CheckpointError(f"cannot read checkpoint {meta_path}: {alias} shares {original}, which is missing")
+        model_state[alias] = model_state[original]
+    task_tensors = {k[len("task."):]: v for k, v in tensors.items() if k.startswith("task.")}
+    if task_tensors:
+        meta["trainer"]["task_tensors"] = task_tensors
     try:
         optims = {key: _unflatten_optimizer(key, tensors, m) for key, m in meta.get("optimizers", {}).items()}
     except (AttributeError, KeyError, TypeError, ValueError) as exc:

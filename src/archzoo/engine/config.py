@@ -24,6 +24,7 @@ class TrainConfig:
     data: str
     recipe: str = "default"
     data_root: str | None = None
+    encoding: str = "utf-8"  # of text files (text:PATH, textcls:DIR)
     epochs: int = 10
     batch_size: int = 128
     eval_batch_size: int = 1000
@@ -46,6 +47,16 @@ class TrainConfig:
     compile: bool = False
     channels_last: bool = True
     max_time: float = 0.0  # seconds; 0 = no limit
+    # text: tokenization and sequence batching (see archzoo.tasks.language_model)
+    tokenizer: str = "char"  # char | word | bpe
+    bpe_vocab_size: int = 1000
+    min_freq: int = 1  # word tokenizer: words seen fewer times are <unk>
+    split: float = 0.9  # language-model corpora: the first fraction trains, the rest validates
+    seq_len: int = 256  # tokens per training window (and evaluation window)
+    bptt: int = 0  # > 0: contiguous streams read this many tokens at a time, the recurrent state carried
+    epoch_steps: int = 0  # steps per epoch of random windows (0: about one pass over the training text)
+    min_lr: float = 0.0  # the floor that cosine and linear schedules decay to
+    beta2: float = 0.999  # Adam's and AdamW's second-moment decay (nanoGPT uses 0.99 on small data)
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +73,16 @@ class TrainConfig:
         for name, value in nonneg.items():
             if value < 0:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
+        for name in ("seq_len", "bpe_vocab_size", "min_freq"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("bptt", "epoch_steps", "min_lr"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.split < 1:
+            raise ConfigError(f"split must be between 0 and 1 (the training fraction), got {self.split}")
+        if not 0 <= self.beta2 < 1:
+            raise ConfigError(f"beta2 must be in [0, 1), got {self.beta2}")
         if self.label_smoothing >= 1:
             raise ConfigError(f"label_smoothing must be below 1, got {self.label_smoothing}")
 

@@ -24,6 +24,8 @@ def _torch(cls_name: str, **fixed: Any) -> Callable[..., torch.optim.Optimizer]:
         kwargs: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "foreach": True, **fixed}
         if "momentum" in fixed:
             kwargs["momentum"] = cfg.momentum
+        if cls_name in ("Adam", "AdamW"):
+            kwargs["betas"] = (0.9, cfg.beta2)
         return getattr(torch.optim, cls_name)(params, **kwargs)
 
     return make
@@ -92,12 +94,18 @@ def _step(step: int, total: int, cfg: TrainConfig, spe: int) -> float:
     return _warmup(step, cfg, spe) * cfg.gamma ** (step // every)
 
 
+def _floor(cfg: TrainConfig) -> float:
+    """``min_lr`` as a fraction of the base lr."""
+    return min(1.0, cfg.min_lr / cfg.lr) if cfg.lr > 0 else 0.0
+
+
 def _cosine(step: int, total: int, cfg: TrainConfig, spe: int) -> float:
     warm = int(cfg.warmup_epochs * spe)
     if step < warm:
         return (step + 1) / warm
     t = (step - warm) / max(1, total - warm)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+    low = _floor(cfg)
+    return low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
 
 
 def _onecycle(step: int, total: int, cfg: TrainConfig, spe: int) -> float:
@@ -116,7 +124,8 @@ def _linear(step: int, total: int, cfg: TrainConfig, spe: int) -> float:
     warm = int(cfg.warmup_epochs * spe)
     if step < warm:
         return (step + 1) / warm
-    return max(0.0, 1.0 - (step - warm) / max(1, total - warm))
+    low = _floor(cfg)
+    return low + (1.0 - low) * max(0.0, 1.0 - (step - warm) / max(1, total - warm))
 
 
 SCHEDULES: dict[str, Callable[[int, int, TrainConfig, int], float]] = {

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archzoo.data import Batcher, Dataset, carve_validation, load_dataset
+from archzoo.data import load_dataset
 from archzoo.engine import distributed
 from archzoo.engine.checkpoint import (
     CheckpointError,
@@ -39,7 +39,8 @@ from archzoo.engine.precision import Precision, resolve_precision, time_steps
 from archzoo.engine.precision import describe as describe_precision
 from archzoo.engine.progress import Progress
 from archzoo.registry import count_params, create_model, model_card, resolve_config
-from archzoo.tasks import Task, make_task
+from archzoo.tasks import DataPlan, Task, make_task
+from archzoo.tasks.base import check_fits
 
 
 class TrainingDiverged(RuntimeError):
@@ -50,56 +51,19 @@ class RunDirError(ValueError):
     """The run directory cannot be used (not empty, or not a run)."""
 
 
-def prepare_data(cfg: TrainConfig) -> Dataset:
-    """Load the dataset and apply --subset and the validation carve-out, as config.json records."""
-    ds = load_dataset(cfg.data, root=cfg.data_root)
-    if cfg.subset and cfg.subset < len(ds.splits["train"]):
-        g = torch.Generator().manual_seed(cfg.seed)
-        idx = torch.randperm(len(ds.splits["train"]), generator=g)[: cfg.subset].sort().values
-        tr = ds.splits["train"]
-        ds = dataclasses.replace(ds, splits={**ds.splits, "train": type(tr)(tr.x[idx], tr.y[idx])})
-    if "val" not in ds.splits and cfg.val_size > 0:
-        size: int | float = int(cfg.val_size) if cfg.val_size >= 1 else float(cfg.val_size)
-        ds = carve_validation(ds, size, cfg.seed)
-    return ds
+def load_data(cfg: TrainConfig) -> Any:
+    """The dataset the run names, loaded (its task's plan cuts it into batches)."""
+    options = {"encoding": cfg.encoding} if cfg.encoding != "utf-8" else {}
+    return load_dataset(cfg.data, root=cfg.data_root, **options)
 
 
-def data_overrides(ds: Dataset, cfg_fields: set[str]) -> dict[str, Any]:
-    """Model settings that follow from the data: classes, channels, or flat feature count."""
-    out: dict[str, Any] = {}
-    if "num_classes" in cfg_fields:
-        if ds.num_classes:
-            out["num_classes"] = ds.num_classes
-        elif ds.task == "regression":
-            y = ds.splits["train"].y
-            out["num_classes"] = 1 if y.ndim == 1 else int(y.shape[1])
-    if "in_channels" in cfg_fields and ds.is_image:
-        out["in_channels"] = ds.input_shape[0]
-    if "in_features" in cfg_fields:
-        out["in_features"] = math.prod(ds.input_shape)
-    return out
-
-
-def build_model(cfg: TrainConfig, ds: Dataset) -> tuple[nn.Module, Any]:
+def build_model(cfg: TrainConfig, plan: DataPlan) -> tuple[nn.Module, Any]:
+    """The model with the settings that follow from the data, then the user's overrides."""
     base = resolve_config(cfg.model)
     fields = {f.name for f in dataclasses.fields(base)}
-    overrides = {**data_overrides(ds, fields), **cfg.model_overrides}
+    overrides = {**plan.model_overrides(fields), **cfg.model_overrides}
     model_cfg = resolve_config(cfg.model, **overrides)
     return create_model(cfg.model, **overrides), model_cfg
-
-
-def _check_model_fits_data(model: nn.Module, ds: Dataset, batcher: Batcher) -> None:
-    """Run one small batch through the model so that a shape mismatch fails now, clearly."""
-    x, _ = next(batcher.epoch(0))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(x[:2])
-    except ValueError as exc:
-        raise ConfigError(f"{ds.name} does not fit the model: {str(exc).splitlines()[0]}") from None
-    finally:
-        model.train(was_training)
 
 
 class Trainer:
@@ -113,20 +77,15 @@ class Trainer:
         cfg.device = device_setting(cfg.device, self.device)  # what config.json records and a resume reuses
         distributed.init(self.dist, self.device)
         torch.manual_seed(cfg.seed)
-        self.ds = prepare_data(cfg)
-        card = model_card(cfg.model)
-        self.model, self.model_cfg = build_model(cfg, self.ds)
-        self.task: Task = make_task(card.task, self.ds.task, self.ds.num_classes)
-        augment = cfg.augment if cfg.augment is not None else self.ds.augment
-        cl = cfg.channels_last and self.ds.is_image
-        common = dict(mean=self.ds.mean, std=self.ds.std, device=self.device, channels_last=cl)
-        self.train_batches = Batcher(self.ds.splits["train"], cfg.batch_size, shuffle=True, seed=cfg.seed,
-                                     augment=augment, rank=self.dist.rank, world_size=self.dist.world_size, **common)
-        self.eval_batches = {name: Batcher(split, cfg.eval_batch_size, **common)
-                             for name, split in self.ds.splits.items() if name != "train"}
-        _check_model_fits_data(self.model, self.ds, self.train_batches)
+        ds = load_data(cfg)
+        self.task: Task = make_task(model_card(cfg.model).task, ds)
+        self.plan = self.task.plan(ds, cfg, run_dir if resume else None)
+        self.model, self.model_cfg = build_model(cfg, self.plan)
+        self.train_batches, self.eval_batches = self.plan.batches(cfg, self.device, self.dist.rank,
+                                                                  self.dist.world_size)
+        check_fits(self.plan, self.model, next(self.train_batches.epoch(0)), cfg.data)
         self.model.to(self.device)
-        if cl:
+        if self.plan.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.precision = self._resolve_precision()
         cfg.precision = self.precision.name  # the resolved value is recorded, so a resumed run keeps it
@@ -180,10 +139,7 @@ class Trainer:
     def _write_config(self) -> None:
         cfg = self.cfg.to_json()
         cfg["out"] = str(self.run_dir)
-        record = {**cfg, "model_config": dataclasses.asdict(self.model_cfg),
-                  "dataset": {"name": self.ds.name, "source": self.ds.source,
-                              "splits": {k: len(v) for k, v in self.ds.splits.items()},
-                              "validation_carved_from_train": self.cfg.val_size > 0 and "val" in self.ds.splits},
+        record = {**cfg, "model_config": dataclasses.asdict(self.model_cfg), "dataset": self.plan.record,
                   "task": self.task.name, "world_size": self.dist.world_size,
                   "hardware": {"device": describe_device(self.device), "precision": describe_precision(self.precision)}}
         atomic_write_json(self.run_dir / "config.json", record)
@@ -191,7 +147,8 @@ class Trainer:
     def _save(self, name: str) -> None:
         if self.dist.is_main:
             state = {**self.state, "rng": rng_state(), "scaler": self.precision.state_dict()}
-            save_checkpoint(self.ckpt_dir, name, self.model.state_dict(), self.optimizers, state)
+            task_tensors = self.task.state_tensors() if hasattr(self.task, "state_tensors") else None
+            save_checkpoint(self.ckpt_dir, name, self.model.state_dict(), self.optimizers, state, task_tensors)
 
     def _restore(self) -> None:
         # `last`, or `previous` when `last` is damaged (said on stderr); metrics.jsonl is cut below to
@@ -202,6 +159,9 @@ class Trainer:
             opt.load_state_dict(optim_states[key])
         set_rng_state(state.pop("rng"))
         self.precision.load_state_dict(state.pop("scaler", {}))
+        task_tensors = state.pop("task_tensors", {})
+        if hasattr(self.task, "load_state_tensors"):
+            self.task.load_state_tensors(task_tensors, self.device)
         self.state.update(state)
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():  # drop lines written after the checkpoint
@@ -243,6 +203,7 @@ class Trainer:
                 self._restore()
             else:
                 self._write_config()
+                self.plan.save(self.run_dir)
             if cfg.tensorboard:
                 try:
                     from torch.utils.tensorboard import SummaryWriter
@@ -268,10 +229,10 @@ class Trainer:
         while st["epoch"] < cfg.epochs:
             epoch = st["epoch"]
             self.progress.start_epoch(epoch, st["step"])
-            for xb, yb in self.train_batches.epoch(epoch, st["step"]):
+            for batch in self.train_batches.epoch(epoch, st["step"]):
                 self.schedule.set(st["global_step"])
                 with self.precision.autocast():
-                    out = self.task.train_step(self.net, (xb, yb), self.optimizers, cfg, self.precision)
+                    out = self.task.train_step(self.net, batch, self.optimizers, cfg, self.precision)
                 loss = float(out["loss"])
                 if not math.isfinite(loss):
                     raise TrainingDiverged(
@@ -280,7 +241,7 @@ class Trainer:
                     )
                 st["step"] += 1
                 st["global_step"] += 1
-                self.progress.update(st["step"] - 1, loss, len(yb) * self.dist.world_size)
+                self.progress.update(st["step"] - 1, loss, self.train_batches.batch_size)
                 timed_out = cfg.max_time > 0 and self._elapsed() >= cfg.max_time
                 if distributed.broadcast_flag(self.dist, self._stop_reason is not None or timed_out):
                     self._stop_reason = self._stop_reason or "max_time"
@@ -409,10 +370,10 @@ def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
         cfg.data = data
     if data_root is not None:
         cfg.data_root = data_root
-    ds = prepare_data(cfg)
-    if split not in ds.splits:
-        raise ConfigError(f"{cfg.data} has no split {split!r}; choose one of: {', '.join(ds.splits)}")
-    model, _ = build_model(cfg, ds)
+    ds = load_data(cfg)
+    task = make_task(model_card(cfg.model).task, ds)
+    plan = task.plan(ds, cfg, run_dir)
+    model, _ = build_model(cfg, plan)
     try:
         state, _, _ = load_checkpoint(run_dir / "checkpoints", checkpoint)
         model.load_state_dict(state)
@@ -423,12 +384,15 @@ def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
     if precision is None:
         precision = "fp32" if cfg.precision == "fp16" and target.type != "cuda" else cfg.precision
     name, reason = resolve_precision(precision, target)
+    _, evals = plan.batches(cfg, target)
+    if split not in evals:
+        raise ConfigError(f"{cfg.data} has no split {split!r} to evaluate; choose one of: {', '.join(evals)}")
     model.to(target)
-    task = make_task(model_card(cfg.model).task, ds.task, ds.num_classes)
-    batches = Batcher(ds.splits[split], cfg.eval_batch_size, mean=ds.mean, std=ds.std, device=target)
-    _check_model_fits_data(model, ds, batches)
+    if plan.channels_last:  # the layout the run trained and evaluated in
+        model.to(memory_format=torch.channels_last)
+    check_fits(plan, model, next(evals[split].epoch(0)), cfg.data)
     model.eval()
     with Precision(name, target, reason).autocast():
-        metrics = task.evaluate(model, batches.epoch(0))
+        metrics = task.evaluate(model, evals[split].epoch(0))
     return {"model": cfg.model, "data": cfg.data, "split": split, "checkpoint": checkpoint,
             "device": target.type, "precision": name, **metrics}

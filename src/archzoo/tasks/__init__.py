@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from archzoo.tasks.base import Task
+from typing import Any
+
+from archzoo.engine.config import ConfigError
+from archzoo.tasks.base import Batches, DataPlan, Task, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
+from archzoo.tasks.language_model import LanguageModelTask
 from archzoo.tasks.perceptron import PerceptronTask
 from archzoo.tasks.regression import RegressionTask
 
-__all__ = ["ClassificationTask", "PerceptronTask", "RegressionTask", "Task", "make_task"]
+__all__ = ["Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask", "RegressionTask",
+           "Task", "TensorPlan", "make_task"]
 
 
-def make_task(model_task: str, data_task: str, num_classes: int | None) -> Task:
+def make_task(model_task: str, ds: Any) -> Task:
     """The task for a (model, dataset) pair: the model's own rule where it has one (the perceptron),
     else the dataset's objective."""
+    num_classes = getattr(ds, "num_classes", None) or len(getattr(ds, "classes", ())) or None
     if model_task == "perceptron":
         return PerceptronTask(num_classes or 2)
-    if data_task == "classification":
+    if model_task == "language_model" and ds.task != "language_model":
+        raise ConfigError(f"a language model needs a text corpus (tinyshakespeare, text:PATH), not {ds.name}")
+    if ds.task == "classification":
         return ClassificationTask(num_classes or 2)
-    if data_task == "regression":
+    if ds.task == "regression":
         return RegressionTask()
-    raise ValueError(f"no task for a {model_task} model on {data_task} data")
+    if ds.task == "language_model":
+        if model_task != "language_model":
+            raise ConfigError(f"{ds.name} is a text corpus for language models; {model_task} models do not train "
+                              "on it (see `archzoo list --task language_model`)")
+        return LanguageModelTask()
+    raise ValueError(f"no task for a {model_task} model on {ds.task} data")

@@ -4,16 +4,18 @@ accuracy and the confusion matrix."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from archzoo.data import Dataset
 from archzoo.engine.config import TrainConfig
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
-from archzoo.tasks.base import Batch
+from archzoo.tasks.base import Batch, TensorPlan
 
 
 class ClassificationTask:
@@ -23,6 +25,9 @@ class ClassificationTask:
 
     def __init__(self, num_classes: int) -> None:
         self.num_classes = num_classes
+
+    def plan(self, ds: Dataset, cfg: TrainConfig, run_dir: Path | None = None) -> TensorPlan:
+        return TensorPlan(ds, cfg)
 
     def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         return {"model": build_optimizer(model, cfg)}

@@ -4,15 +4,17 @@ batch (archzoo.models.perceptron.perceptron_update). Evaluated like a classifier
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from archzoo.data import Dataset
 from archzoo.engine.config import TrainConfig
 from archzoo.engine.precision import Precision
 from archzoo.models.perceptron import perceptron_update
-from archzoo.tasks.base import Batch
+from archzoo.tasks.base import Batch, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
 
 
@@ -23,6 +25,9 @@ class PerceptronTask:
 
     def __init__(self, num_classes: int) -> None:
         self._eval = ClassificationTask(num_classes)
+
+    def plan(self, ds: Dataset, cfg: TrainConfig, run_dir: Path | None = None) -> TensorPlan:
+        return TensorPlan(ds, cfg)
 
     def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         return {}

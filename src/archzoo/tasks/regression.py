@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from archzoo.data import Dataset
 from archzoo.engine.config import TrainConfig
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
-from archzoo.tasks.base import Batch
+from archzoo.tasks.base import Batch, TensorPlan
 
 
 class RegressionTask:
     name = "regression"
     best_metric = "mse"
     higher_is_better = False
+
+    def plan(self, ds: Dataset, cfg: TrainConfig, run_dir: Path | None = None) -> TensorPlan:
+        return TensorPlan(ds, cfg)
 
     def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         return {"model": build_optimizer(model, cfg)}
