@@ -102,6 +102,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
     if args.model is None or args.data is None:
         raise UsageError("train needs MODEL and --data NAME (or --resume RUN_DIR)")
+    if args.folds is not None and args.folds < 2:
+        raise UsageError(f"--folds must be at least 2 (the number of cross-validation folds), got {args.folds}")
     card = model_card(args.model)
     dataset_info(args.data)
     cfg = TrainConfig(model=args.model, data=args.data, recipe=args.recipe)
@@ -110,7 +112,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     flags = {"data_root": args.data_root, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
              "optimizer": args.optimizer, "weight_decay": args.weight_decay, "seed": args.seed, "out": args.out,
              "max_time": args.max_time, "subset": args.subset, "device": args.device, "schedule": args.schedule,
-             "precision": args.precision}
+             "precision": args.precision, "folds": args.folds}
     for key, value in flags.items():
         if value is not None:
             setattr(cfg, key, value)
@@ -141,16 +143,35 @@ def _report(summary: dict[str, Any]) -> int:
     return 130 if summary.get("stop_reason") == "interrupted" else 0
 
 
+def _report_cv(summary: dict[str, Any]) -> int:
+    if not summary:
+        return 0
+    cv, k = summary["metrics"]["cv"], summary["cross_validation"]["folds"]
+    parts = [f"test {key} {cv[f'{key}_mean']:.4f} +/- {cv[f'{key}_std'] or 0.0:.4f}"
+             for key in ("accuracy", "macro_f1") if cv[f"{key}_mean"] is not None]
+    status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
+    print(f"{status}: {summary['model']} on {summary['data']}, {cv['folds_done']} of {k} folds in "
+          f"{summary['wall_time_s']:.1f}s; {'; '.join(parts) or 'no fold finished'}")
+    print(f"run directory: {summary['run_dir']}")
+    return 130 if summary.get("stop_reason") == "interrupted" else 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from archzoo.engine import resume, train
+    from archzoo.engine.cv import cross_validate, is_cv_dir, resume_cross_validation
 
     if args.resume:
         extra: dict[str, Any] = {"max_time": args.max_time or 0.0}  # a time limit does not carry over
         for key in ("epochs", "device", "precision"):  # e.g. more epochs, or a run moved to another machine
             if getattr(args, key) is not None:
                 extra[key] = getattr(args, key)
+        if is_cv_dir(Path(args.resume)):
+            return _report_cv(resume_cross_validation(Path(args.resume), progress=not args.quiet, overrides=extra))
         return _report(resume(Path(args.resume), progress=not args.quiet, overrides=extra))
-    return _report(train(_train_config(args), progress=not args.quiet))
+    cfg = _train_config(args)
+    if cfg.folds and cfg.fold < 0:  # --folds K: K fold runs; a single fold (--set fold=k) is a normal run
+        return _report_cv(cross_validate(cfg, progress=not args.quiet))
+    return _report(train(cfg, progress=not args.quiet))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -229,7 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any training setting or model option, e.g. --set label_smoothing=0.1 --set depth=3")
-    s.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    s.add_argument("--folds", type=int, metavar="K",
+                   help="K-fold cross-validation of text classification: a run per fold in RUN_DIR/folds/k, "
+                        "their mean and std in RUN_DIR/summary.json")
+    s.add_argument("--resume", metavar="RUN_DIR", help="continue the run (or cross-validation) in RUN_DIR")
     s.add_argument("--quiet", action="store_true", help="no progress output")
     s.set_defaults(fn=cmd_train)
 

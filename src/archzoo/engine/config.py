@@ -57,6 +57,10 @@ class TrainConfig:
     epoch_steps: int = 0  # steps per epoch of random windows (0: about one pass over the training text)
     min_lr: float = 0.0  # the floor that cosine and linear schedules decay to
     beta2: float = 0.999  # Adam's and AdamW's second-moment decay (nanoGPT uses 0.99 on small data)
+    # cross-validation of text classification (see archzoo.engine.cv): a run with folds=K and fold=k
+    # trains on the other K-1 folds of the data's train split and tests on fold k
+    folds: int = 0  # 0: no cross-validation; K >= 2: `archzoo train --folds K` runs one fold run per fold
+    fold: int = -1  # -1: no fold; 0..folds-1: the fold this run holds out as its test split
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -85,6 +89,11 @@ class TrainConfig:
             raise ConfigError(f"beta2 must be in [0, 1), got {self.beta2}")
         if self.label_smoothing >= 1:
             raise ConfigError(f"label_smoothing must be below 1, got {self.label_smoothing}")
+        if self.folds < 0 or self.folds == 1:
+            raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
+        if not (self.fold == -1 or 0 <= self.fold < self.folds):
+            valid = f"0..{self.folds - 1} (a fold of folds={self.folds})" if self.folds else "set only with folds"
+            raise ConfigError(f"fold must be -1 (no fold) or {valid}, got {self.fold}")
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -51,6 +51,7 @@ OPTIMIZERS: dict[str, Callable[[Iterable[Any], TrainConfig], torch.optim.Optimiz
     "adam": _torch("Adam"),
     "adamw": _torch("AdamW"),
     "rmsprop": _torch("RMSprop"),
+    "adadelta": _torch("Adadelta", rho=0.95),  # Zeiler 2012 with Kim 2014's rho (lr 1.0 is Adadelta's own scale)
     "archzoo.sgd": _reference("SGD"),
     "archzoo.momentum": _reference("SGD", momentum=0.9),
     "archzoo.nesterov": _reference("SGD", momentum=0.9, nesterov=True),

@@ -10,15 +10,21 @@ from archzoo.tasks.classification import ClassificationTask
 from archzoo.tasks.language_model import LanguageModelTask
 from archzoo.tasks.perceptron import PerceptronTask
 from archzoo.tasks.regression import RegressionTask
+from archzoo.tasks.text_classification import TextClassificationTask
 
 __all__ = ["Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask", "RegressionTask",
-           "Task", "TensorPlan", "make_task"]
+           "Task", "TensorPlan", "TextClassificationTask", "make_task"]
 
 
 def make_task(model_task: str, ds: Any) -> Task:
     """The task for a (model, dataset) pair: the model's own rule where it has one (the perceptron),
     else the dataset's objective."""
     num_classes = getattr(ds, "num_classes", None) or len(getattr(ds, "classes", ())) or None
+    if model_task == "text_classification" and ds.task != "text_classification":
+        raise ConfigError(f"a text classifier needs labelled text (mr, textcls:DIR), not {ds.name}")
+    if ds.task == "text_classification" and model_task not in ("text_classification", "language_model"):
+        raise ConfigError(f"{ds.name} is labelled text for text classifiers; {model_task} models do not train on it "
+                          "(see `archzoo list --task text_classification`)")
     if model_task == "perceptron":
         return PerceptronTask(num_classes or 2)
     if model_task == "language_model" and ds.task != "language_model":
@@ -27,6 +33,8 @@ def make_task(model_task: str, ds: Any) -> Task:
         return ClassificationTask(num_classes or 2)
     if ds.task == "regression":
         return RegressionTask()
+    if ds.task == "text_classification":
+        return TextClassificationTask(num_classes or 2)
     if ds.task == "language_model":
         if model_task != "language_model":
             raise ConfigError(f"{ds.name} is a text corpus for language models; {model_task} models do not train "

@@ -22,12 +22,18 @@ Evaluation covers every token of the held-out text once:
 - :class:`Streams` with one stream: the whole text in order, the state carried from chunk to chunk
   (for recurrent models).
 
+Labelled sequences (text classification):
+
+- :class:`PaddedBatches`: every text encoded once, stored as one (N, Lmax) tensor of ids padded
+  with 0 and the (N,) lengths; a batch is a slice of a permutation seeded by (seed, epoch) (as
+  :class:`archzoo.data.Batcher`), cut to the longest sequence in it: ``(ids, lengths, labels)``.
+
 Distributed: every rank cuts the same global batch and keeps rows ``rank::world_size``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -111,6 +117,74 @@ class Windows:
             yield (self.x[i:i + self.batch_size].to(self.device), self.y[i:i + self.batch_size].to(self.device))
         if len(self.tail[0]):
             yield self.tail[0][None].to(self.device), self.tail[1][None].to(self.device)
+
+
+class PaddedBatches:
+    """Labelled sequences of different lengths: batches ``(ids (B, L), lengths (B,), labels (B,))``.
+
+    ``ids`` (N, Lmax) holds every sequence left-aligned and padded with 0 beyond its length; a batch
+    gathers its rows and keeps the first L columns, L the longest length among them, so a batch of
+    short sentences costs no more than they need. Lengths are at least 1 (see :meth:`pad`).
+
+    With ``shuffle`` the order of epoch ``e`` is ``randperm`` seeded from ``(seed, e)``, so step s of
+    epoch e is the same batch in any run, resumed or not; training drops the last partial batch
+    (every step the same size), evaluation keeps it. Distributed: every rank cuts the same global
+    batch and keeps rows ``rank::world_size`` (each then cut to its own longest row).
+    """
+
+    def __init__(self, ids: Tensor, lengths: Tensor, labels: Tensor, batch_size: int, *, shuffle: bool = False,
+                 seed: int = 0, drop_last: bool | None = None, rank: int = 0, world_size: int = 1,
+                 device: torch.device | str = "cpu") -> None:
+        n = len(ids)
+        if ids.ndim != 2 or lengths.shape != (n,) or labels.shape != (n,):
+            raise DataError(f"padded batches need ids (N, L), lengths (N,) and labels (N,), got "
+                            f"{tuple(ids.shape)}, {tuple(lengths.shape)} and {tuple(labels.shape)}")
+        if n == 0:
+            raise DataError("no sequences to batch: the split is empty")
+        _check_shards(batch_size, 1)
+        self.batch_size = min(batch_size, n)
+        _check_shards(self.batch_size, world_size)
+        self.ids, self.lengths, self.labels, self.n = ids, lengths, labels, n
+        self.shuffle, self.seed = shuffle, seed
+        self.drop_last = shuffle if drop_last is None else drop_last
+        self.rank, self.world_size, self.device = rank, world_size, torch.device(device)
+
+    @staticmethod
+    def pad(sequences: Sequence[Tensor], max_len: int) -> tuple[Tensor, Tensor]:
+        """``(ids (N, L), lengths (N,))`` from N 1-D id tensors, each cut to its first ``max_len`` ids
+        and padded with 0; L is the longest cut length. An empty sequence becomes a single 0 of
+        length 1, so that every model sees at least one position."""
+        if not sequences:
+            raise DataError("no sequences to pad")
+        if max_len < 1:
+            raise DataError(f"max_len must be positive, got {max_len}")
+        lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long).clamp(1, max_len)  # (N,)
+        ids = torch.nn.utils.rnn.pad_sequence([s[:max_len] for s in sequences], batch_first=True)  # (N, <= Lmax)
+        if ids.shape[1] < int(lengths.max()):  # only empty sequences: one column of padding
+            ids = torch.zeros(len(sequences), int(lengths.max()), dtype=torch.long)
+        return ids[:, :int(lengths.max())].contiguous(), lengths
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.n, self.batch_size)
+        return full if self.drop_last or rest == 0 else full + 1
+
+    def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        """The batches of ``epoch``, from ``start_step`` on (to resume inside an epoch)."""
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, epoch)))
+        else:
+            order = torch.arange(self.n)
+        for step in range(start_step, len(self)):
+            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            if self.world_size > 1:
+                idx = idx[self.rank::self.world_size]
+            lengths = self.lengths[idx]
+            ids = self.ids[idx, :int(lengths.max())]  # (B, L): L the longest of these rows
+            yield (ids.to(self.device, non_blocking=True), lengths.to(self.device, non_blocking=True),
+                   self.labels[idx].to(self.device, non_blocking=True))
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        return self.epoch(0)
 
 
 def _check_shards(batch_size: int, world_size: int) -> None:
