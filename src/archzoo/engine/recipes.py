@@ -107,6 +107,14 @@ RECIPES[("gpt", "tinyshakespeare")] = dict(
     precision="auto", model_overrides={"n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0})
 
 
+# char-rnn on any corpus: truncated BPTT over 64 characters in 32 streams, Adam (char-rnn uses RMSprop at
+# 2e-3; Adam at the same rate trains as well and is the default of its successors), clipping at 5 as
+# char-rnn, three passes over the text, bf16 where it is native and faster.
+RECIPES[("char_rnn", "*")] = dict(
+    epochs=3, batch_size=32, bptt=64, optimizer="adam", lr=2e-3, min_lr=2e-4, schedule="cosine", grad_clip=5.0,
+    precision="auto")
+
+
 def recipe(model: str, family: str, data: str, name: str = "default") -> dict[str, Any]:
     """The recipe for (model, data): a dict of TrainConfig fields (model_overrides included).
 
