@@ -2,7 +2,7 @@
 
     python benchmarks/language_models.py                      # nanogpt-cpu, the default gpt recipe, char_lstm, char_gru
     python benchmarks/language_models.py --runs nanogpt-cpu gpt
-    python benchmarks/language_models.py --runs gpt-30min --out language_models_30min
+    python benchmarks/language_models.py --runs gru-30min --out language_models_30min
     python benchmarks/language_models.py --runs lstm-fused lstm-reference --out char_lstm_cells
 
 Each run is `archzoo train MODEL --data tinyshakespeare [flags]` in its own process, one after the
@@ -32,7 +32,7 @@ TARGET = 1.88
 RUNS: dict[str, tuple[str, str]] = {
     "nanogpt-cpu": ("gpt --recipe nanogpt-cpu", "nanoGPT's CPU configuration on archzoo's gpt (4x128, 2,000 steps)"),
     "gpt": ("gpt", "archzoo's default gpt recipe"),
-    "gpt-30min": ("gpt --recipe 30min", "gpt, the 30-minute recipe"),
+    "gru-30min": ("char_gru --recipe 30min --max-time 1800", "char_gru 2x512, the 30-minute recipe"),
     "char_lstm": ("char_lstm", "char-rnn LSTM, default recipe"),
     "char_gru": ("char_gru", "char-rnn GRU, default recipe"),
     "lstm-fused": ("char_lstm --set hidden_size=128 --epochs 2 --set epoch_steps=100",
@@ -56,7 +56,7 @@ def run(name: str) -> dict:
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     curve = [(r["elapsed_s"], r["loss"]) for r in rows if r["split"] == "val"]
     return {"name": name, "args": args, "what": what, "model": config["model"], "params": summary["params"],
-            "precision": config["precision"], "steps": summary["epochs_done"] * (config["epoch_steps"] or 0),
+            "precision": config["precision"], "epochs": summary["epochs_done"],
             "final_loss": summary["metrics"]["val"]["loss"], "best_loss": min(loss for _, loss in curve),
             "time_to_target_s": next((t for t, loss in curve if loss <= TARGET), None),
             "wall_time_s": summary["wall_time_s"], "process_wall_s": round(wall, 1), "curve": curve}

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from archzoo.data import DataError, data_root, dataset_info, list_datasets
 from archzoo.engine.checkpoint import CheckpointError
 from archzoo.engine.config import ConfigError, TrainConfig, apply_sets
@@ -56,7 +54,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from archzoo.analysis.summary import summarize, training_step_peak_memory
-    from archzoo.registry import create_model
+    from archzoo.registry import create_model, example_input
 
     card = model_card(args.model)
     shape = _parse_shape(args.input) if args.input else card.input_size
@@ -64,7 +62,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if len(shape) == 3 and hasattr(card.config, "in_channels") and shape[0] != card.config.in_channels:
         overrides["in_channels"] = shape[0]
     model = create_model(args.model, **overrides)
-    x = torch.randn(args.batch_size, *shape)
+    x = example_input(args.model, args.batch_size, shape, **overrides)  # token ids for language and text models
     try:
         s = summarize(model, x, args.model)
     except ValueError as exc:

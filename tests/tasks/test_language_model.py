@@ -248,3 +248,9 @@ def test_two_processes_match_one_for_a_language_model(tmp_path: Path) -> None:
     for k in one:
         if k.startswith("model."):
             torch.testing.assert_close(two[k], one[k], atol=1e-5, rtol=0)
+
+
+def test_info_builds_token_inputs_for_text_models(capsys) -> None:
+    assert main(["info", "gpt_micro", "--input", "16", "--no-memory"]) == 0
+    out = capsys.readouterr().out
+    assert "input 1x16  ->  output 1x16x65" in out and "809,856" in out
