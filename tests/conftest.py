@@ -54,3 +54,33 @@ def text_data_root() -> Path:
             how = not_found_message(source, root, missing)
             pytest.skip(f"real datasets not found (`make data` fetches them): {how}")
     return root
+
+
+def _train_one_and_two_processes(tmp_path: Path, args: list[str], env: dict[str, str] | None = None
+                                 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """`archzoo train ARGS` in one process (tmp_path/one) and under torchrun with two gloo processes
+    (tmp_path/two); the model tensors of each run's last checkpoint."""
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    subprocess.run([sys.executable, "-m", "archzoo.cli", "train", *args, "--out", str(tmp_path / "one")],
+                   check=True, env=env, capture_output=True)
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "--module", "archzoo.cli", "train", *args, "--out", str(tmp_path / "two")],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    weights = [{k: v for k, v in load_file(str(tmp_path / name / "checkpoints" / "last.safetensors")).items()
+                if k.startswith("model.")} for name in ("one", "two")]
+    assert set(weights[0]) == set(weights[1])
+    return weights[0], weights[1]
+
+
+@pytest.fixture(scope="session")
+def one_and_two_processes():
+    """The function that trains a run in one process and in two (torchrun, gloo) and returns both
+    runs' model tensors, for the distributed-equivalence tests of every task."""
+    return _train_one_and_two_processes

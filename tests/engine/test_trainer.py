@@ -165,19 +165,11 @@ def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: P
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_process(tmp_path: Path, real_data_root: Path, runs) -> None:
+def test_two_processes_match_one_process(tmp_path: Path, real_data_root: Path, one_and_two_processes) -> None:
     args = ["lenet5_modern", "--data", "fashion-mnist", "--subset", "1536", "--epochs", "1", "--batch-size", "64",
             "--optimizer", "momentum", "--lr", "0.05", "--quiet", "--set", "val_size=512"]
-    env = {**os.environ, "ARCHZOO_DATA": str(real_data_root), "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "archzoo.cli", "train", *args, "--out", str(tmp_path / "one")],
-                   check=True, env=env, capture_output=True)
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "--module", "archzoo.cli", "train", *args, "--out", str(tmp_path / "two")],
-                         env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-2000:]
+    w1, w2 = one_and_two_processes(tmp_path, args, {"ARCHZOO_DATA": str(real_data_root)})
     assert json.loads((tmp_path / "two" / "config.json").read_text())["world_size"] == 2
-    w1, w2 = runs.weights(tmp_path / "one"), runs.weights(tmp_path / "two")
-    assert set(w1) == set(w2)
     for k in w1:
         torch.testing.assert_close(w2[k], w1[k], atol=1e-5, rtol=0)
     assert not torch.equal(w1["model.c1.weight"], _weights_init(tmp_path))

@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -231,23 +228,13 @@ def test_gpt_on_tiny_shakespeare_moves_far_past_chance(tmp_path: Path, text_data
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_for_a_language_model(tmp_path: Path) -> None:
-    corpus = _corpus(tmp_path)
-    args = ["gpt_micro", "--data", f"text:{corpus}", "--epochs", "1", "--batch-size", "8", "--quiet",
+def test_two_processes_match_one_for_a_language_model(tmp_path: Path, one_and_two_processes) -> None:
+    args = ["gpt_micro", "--data", f"text:{_corpus(tmp_path)}", "--epochs", "1", "--batch-size", "8", "--quiet",
             "--set", "epoch_steps=6", "--set", "seq_len=32", "--set", "n_layer=2", "--set", "n_embd=32",
             "--optimizer", "momentum", "--lr", "0.05"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "archzoo.cli", "train", *args, "--out", str(tmp_path / "one")],
-                   check=True, env=env, capture_output=True)
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "--module", "archzoo.cli", "train", *args, "--out", str(tmp_path / "two")],
-                         env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-2000:]
-    one = load_file(str(tmp_path / "one" / "checkpoints" / "last.safetensors"))
-    two = load_file(str(tmp_path / "two" / "checkpoints" / "last.safetensors"))
+    one, two = one_and_two_processes(tmp_path, args)
     for k in one:
-        if k.startswith("model."):
-            torch.testing.assert_close(two[k], one[k], atol=1e-5, rtol=0)
+        torch.testing.assert_close(two[k], one[k], atol=1e-5, rtol=0)
 
 
 def test_info_builds_token_inputs_for_text_models(capsys) -> None:

@@ -135,6 +135,25 @@ def _mix(*numbers: int) -> int:
     return h & 0x7FFFFFFFFFFFFFFF
 
 
+def num_batches(n: int, batch_size: int, drop_last: bool) -> int:
+    """Steps in an epoch of ``n`` samples: a last partial batch counts unless ``drop_last``."""
+    full, rest = divmod(n, batch_size)
+    return full if drop_last or rest == 0 else full + 1
+
+
+def batch_indices(n: int, batch_size: int, *, shuffle: bool, seed: int, epoch: int, start_step: int = 0,
+                  drop_last: bool = False) -> Iterator[Tensor]:
+    """The sample indices of every step of ``epoch`` from ``start_step`` on: consecutive slices of
+    ``randperm`` seeded from (seed, epoch) alone (with ``shuffle``; else of 0..n-1), so step s of
+    epoch e is the same batch in any run, resumed or not."""
+    if shuffle:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(_mix(seed, epoch)))
+    else:
+        order = torch.arange(n)
+    for step in range(start_step, num_batches(n, batch_size, drop_last)):
+        yield order[step * batch_size:(step + 1) * batch_size]
+
+
 class Batcher:
     """Cuts a :class:`Split` into batches of tensors on ``device``.
 
@@ -195,17 +214,13 @@ class Batcher:
         return x.contiguous()
 
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        return full if self.drop_last or rest == 0 else full + 1
+        return num_batches(self.n, self.batch_size, self.drop_last)
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
         """The batches of ``epoch``, from ``start_step`` on (to resume inside an epoch)."""
-        if self.shuffle:
-            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, epoch)))
-        else:
-            order = torch.arange(self.n)
-        for step in range(start_step, len(self)):
-            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+        for step, idx in enumerate(batch_indices(self.n, self.batch_size, shuffle=self.shuffle, seed=self.seed,
+                                                 epoch=epoch, start_step=start_step, drop_last=self.drop_last),
+                                   start=start_step):
             xb, yb = self.x[idx], self.y[idx]
             if self.augment is not AUGMENTATIONS["none"]:
                 xb = self.augment(xb, torch.Generator().manual_seed(_mix(self.seed, epoch, step, 1)))

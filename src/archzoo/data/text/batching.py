@@ -38,7 +38,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from archzoo.data.core import DataError, _mix
+from archzoo.data.core import DataError, _mix, batch_indices, num_batches
 
 
 class RandomWindows:
@@ -165,17 +165,12 @@ class PaddedBatches:
         return ids[:, :int(lengths.max())].contiguous(), lengths
 
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        return full if self.drop_last or rest == 0 else full + 1
+        return num_batches(self.n, self.batch_size, self.drop_last)
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
         """The batches of ``epoch``, from ``start_step`` on (to resume inside an epoch)."""
-        if self.shuffle:
-            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, epoch)))
-        else:
-            order = torch.arange(self.n)
-        for step in range(start_step, len(self)):
-            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+        for idx in batch_indices(self.n, self.batch_size, shuffle=self.shuffle, seed=self.seed, epoch=epoch,
+                                 start_step=start_step, drop_last=self.drop_last):
             if self.world_size > 1:
                 idx = idx[self.rank::self.world_size]
             lengths = self.lengths[idx]
