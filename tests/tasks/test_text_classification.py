@@ -121,6 +121,7 @@ def _model(name: str, **kw) -> torch.nn.Module:
 
 @pytest.mark.parametrize("name, options", [
     ("kim_cnn", {}), ("kim_cnn", {"filter_sizes": (2, 7)}), ("lstm_classifier", {}),
+    ("lstm_classifier", {"pooling": "max"}),
     ("lstm_classifier", {"mode": "gru", "bidirectional": False, "num_layers": 2}), ("transformer_classifier", {}),
     ("transformer_classifier", {"pooling": "cls", "positions": "learned", "max_len": 16}),
     ("transformer_classifier", {"layer": "reference"}),
@@ -240,7 +241,7 @@ def test_cli_trains_with_the_recipe_and_eval_reads_the_run(tmp_path: Path, capsy
     assert main(["train", "kim_cnn", "--data", data, "--epochs", "2", "--set", "embedding_dim=16",
                  "--set", "num_filters=8", "--out", str(run), "--quiet"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert (config["tokenizer"], config["optimizer"], config["batch_size"]) == ("word", "adadelta", 50)  # Kim's
+    assert (config["tokenizer"], config["optimizer"], config["batch_size"]) == ("word", "adam", 50)  # Kim's batch size
     assert json.loads((run / "tokenizer.json").read_text())["kind"] == "word"
     assert config["dataset"]["splits"] == {"train": 180, "test": 60, "val": 20}  # the recipe's 10% validation
     capsys.readouterr()

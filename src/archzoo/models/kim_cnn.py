@@ -11,7 +11,7 @@ https://arxiv.org/abs/1408.5882 (code: github.com/yoonkim/CNN_sentence)
 The CNN-rand variant: a 300-dimensional embedding initialised U(-0.25, 0.25) (Kim's code, for words
 without a pre-trained vector) and trained; filter widths 3, 4, 5 with 100 maps each; dropout 0.5;
 s = 3 (Kim's code: squared norm limit 9). Kim trains it with Adadelta (rho 0.95), mini-batches of 50,
-25 epochs; that is the recipe's business (archzoo.engine.recipes).
+25 epochs; the recipe (archzoo.engine.recipes) keeps his batch size and trains with Adam, measured better.
 
 The constraint is the model's :meth:`KimCNN.constrain`, which the text-classification task calls
 (without gradients) after every optimizer step: the model knows which of its weights are
