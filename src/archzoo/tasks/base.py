@@ -88,6 +88,12 @@ class Task(Protocol):
     def evaluate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, Any]: ...
 
 
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside DistributedDataParallel (``.module``) and torch.compile (``._orig_mod``)."""
+    inner = getattr(model, "module", model)
+    return getattr(inner, "_orig_mod", inner)
+
+
 # ---- tensors in memory: images and tables --------------------------------------------------------
 
 def subset_and_carve(ds: Dataset, cfg: TrainConfig) -> Dataset:

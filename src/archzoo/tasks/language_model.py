@@ -39,18 +39,14 @@ from archzoo.data.text.batching import RandomWindows, Streams, Windows
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
+from archzoo.tasks.base import unwrap_model
 
 TOKENIZER_FILE = "tokenizer.json"
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    return getattr(model, "module", model)  # DistributedDataParallel and torch.compile keep the model here
-
-
 def is_recurrent(model: nn.Module) -> bool:
     """A recurrent language model: ``init_state(batch, device)`` and ``model(ids, state) -> (logits, state)``."""
-    inner = _unwrap(model)
-    return hasattr(getattr(inner, "_orig_mod", inner), "init_state")
+    return hasattr(unwrap_model(model), "init_state")
 
 
 def _detach(state: Any) -> Any:

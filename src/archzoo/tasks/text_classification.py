@@ -49,17 +49,12 @@ from archzoo.data.text.batching import PaddedBatches
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
+from archzoo.tasks.base import unwrap_model
 
 TOKENIZER_FILE = "tokenizer.json"
 HOLDOUT = 0.1  # the test fraction of the fixed holdout, for sets without a test split
 
 TextBatch = tuple[Tensor, Tensor, Tensor]
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The model inside DistributedDataParallel (``.module``) and torch.compile (``._orig_mod``)."""
-    inner = getattr(model, "module", model)
-    return getattr(inner, "_orig_mod", inner)
 
 
 def _take(texts: list[str], labels: Tensor, idx: Tensor) -> tuple[list[str], Tensor]:
@@ -197,7 +192,7 @@ class TextClassificationTask:
         logits = model(ids, lengths)
         loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
         precision.optimize(loss, model, optimizers["model"], cfg.grad_clip)
-        constrain = getattr(_unwrap(model), "constrain", None)
+        constrain = getattr(unwrap_model(model), "constrain", None)
         if constrain is not None:
             constrain()
         return {"loss": loss.detach()}
