@@ -135,8 +135,9 @@ class TranslationPlan:
             "test": corpus.test_split, "tokenizer": self.src_tok.kind, "joint_vocab": self.joint,
             "src_vocab_size": self.src_tok.vocab_size, "tgt_vocab_size": self.tgt_tok.vocab_size,
             "splits": {k: len(v[0]) for k, v in self.splits.items()}, "seq_len": cfg.seq_len,
-            "truncated": {k: int((v["src_lengths"] > cfg.seq_len).sum() + (v["tgt_lengths"] > cfg.seq_len + 2).sum())
-                          for k, v in self.data.items()},
+            # pairs with a side at the length limit (seq_len tokens and <eos>): cut, or exactly that long
+            "at_length_limit": {k: int(((v["src_lengths"] > cfg.seq_len) | (v["tgt_lengths"] > cfg.seq_len + 1)).sum())
+                                for k, v in self.data.items()},
         }
 
     def model_overrides(self, fields: set[str]) -> dict[str, Any]:
@@ -388,7 +389,7 @@ class Translator:
             if len(ids) > self.max_tokens and not truncate:
                 raise DataError(f"sentence {i} is {len(ids)} tokens long; this model takes at most {self.max_tokens} "
                                 "(pass --truncate to translate its first ones)")
-            rows.append(torch.tensor(ids[:self.max_tokens] + [EOS]))
+            rows.append(torch.tensor([*ids[:self.max_tokens], EOS]))
         lengths = torch.tensor([len(r) for r in rows])
         src = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=PAD)
         return src.to(self.device), lengths.to(self.device)
@@ -410,7 +411,7 @@ class Translator:
         """The encoder-decoder attention (H, T, S) of the model producing ``translation`` from
         ``sentence``, with the source and target tokens (as text) that label its axes."""
         src, lengths = self.encode([sentence], truncate)
-        tgt_ids = [BOS] + self.tgt_tok.encode(translation).tolist()
+        tgt_ids = [BOS, *self.tgt_tok.encode(translation).tolist()]
         tgt_in = torch.tensor([tgt_ids], device=self.device)
         with torch.no_grad():
             weights = self.model.cross_attention(src, tgt_in, lengths)[0].float().cpu()  # (H, T, S)
