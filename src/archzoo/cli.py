@@ -134,6 +134,8 @@ def _report(summary: dict[str, Any]) -> int:
         for key in ("accuracy", "mse", "max_error", "loss", "bpc"):
             if key in m:
                 parts.append(f"{split} {key} {m[key]:.4f}")
+        if "bleu" in m:  # translation: BLEU is 0-100
+            parts.append(f"{split} bleu {m['bleu']:.2f} ({m.get('decoding', '')})")
     status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
     print(f"{status}: {summary['model']} on {summary['data']}, {summary['epochs_done']} epochs in "
           f"{summary['wall_time_s']:.1f}s; {'; '.join(parts)}")

@@ -135,6 +135,7 @@ class TranslationPlan:
             "test": corpus.test_split, "tokenizer": self.src_tok.kind, "joint_vocab": self.joint,
             "src_vocab_size": self.src_tok.vocab_size, "tgt_vocab_size": self.tgt_tok.vocab_size,
             "splits": {k: len(v[0]) for k, v in self.splits.items()}, "seq_len": cfg.seq_len,
+            "train_tokens": int((self.data["train"]["tgt_lengths"] - 1).sum()),  # predicted per epoch, <eos> too
             # pairs with a side at the length limit (seq_len tokens and <eos>): cut, or exactly that long
             "at_length_limit": {k: int(((v["src_lengths"] > cfg.seq_len) | (v["tgt_lengths"] > cfg.seq_len + 1)).sum())
                                 for k, v in self.data.items()},
@@ -310,10 +311,19 @@ class TranslationTask:
                    cfg: TrainConfig, precision: Precision) -> dict[str, Tensor]:
         src, src_lengths, tgt = batch[0], batch[1], batch[2]
         logits = model(src, tgt[:, :-1], src_lengths)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1), ignore_index=PAD,
-                               label_smoothing=cfg.label_smoothing)
+        target = tgt[:, 1:]
+        total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=PAD,
+                                label_smoothing=cfg.label_smoothing, reduction="sum")
+        tokens = (target != PAD).sum()
+        # the mean over the global batch's target tokens: under DDP every rank holds a different number of
+        # them, and DDP averages the ranks' gradients, so each rank divides its sum by (all tokens / ranks)
+        everywhere, world = tokens.clone(), 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(everywhere)
+            world = torch.distributed.get_world_size()
+        loss = total * world / everywhere.clamp(min=1)
         precision.optimize(loss, model, optimizers["model"], cfg.grad_clip)
-        return {"loss": loss.detach()}
+        return {"loss": (total / tokens.clamp(min=1)).detach()}
 
     def _detokenize(self, rows: list[list[int]]) -> list[str]:
         assert self.tgt_tok is not None, "plan() sets the target tokenizer"
