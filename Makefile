@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 data: install
-	$(PY) -m archzoo.data.fetch fashion-mnist tinyshakespeare mr
+	$(PY) -m archzoo.data.fetch fashion-mnist tinyshakespeare mr multi30k-de-en
 
 demo: install data
 	rm -rf $(DEMO_OUT)

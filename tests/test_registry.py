@@ -107,3 +107,16 @@ def test_model_macs_counts_the_card_input_on_meta() -> None:
     model = archzoo.create_model("lenet5_modern")
     assert model_macs("lenet5_modern") == archzoo.count_flops(model, torch.randn(1, 1, 28, 28)).macs == 416_520
     assert model_macs("mlp", (4,), in_features=4, depth=1, width=8, num_classes=3) == 4 * 8 + 8 * 3
+
+
+def test_translation_models_take_a_pair_of_token_inputs() -> None:
+    from archzoo.registry import example_input
+
+    src, tgt = example_input("transformer_small", 2, (5,), src_vocab_size=11, tgt_vocab_size=7)
+    assert src.shape == tgt.shape == (2, 5) and src.dtype == tgt.dtype == torch.long
+    assert int(src.min()) >= 0 and int(src.max()) < 11 and int(tgt.max()) < 7
+    tiny = dict(embedding_dim=4, hidden_size=8, src_vocab_size=11, tgt_vocab_size=7)
+    # per token: encoder GRU 3*8*(4+8), decoder GRU 3*8*(4+8+8), output layer (8+4+8)*7 multiply-adds
+    assert model_macs("seq2seq_gru", (3,), **tiny) == 3 * (3 * 8 * 12 + 3 * 8 * 20 + 20 * 7)
+    model = archzoo.create_model("seq2seq_gru", **tiny)
+    assert archzoo.count_flops(model, *example_input("seq2seq_gru", 1, (3,), **tiny)).macs == 3 * (288 + 480 + 140)

@@ -134,6 +134,8 @@ def _report(summary: dict[str, Any]) -> int:
         for key in ("accuracy", "mse", "max_error", "loss", "bpc"):
             if key in m:
                 parts.append(f"{split} {key} {m[key]:.4f}")
+        if "bleu" in m:  # translation: BLEU is 0-100
+            parts.append(f"{split} bleu {m['bleu']:.2f} ({m.get('decoding', '')})")
     status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
     print(f"{status}: {summary['model']} on {summary['data']}, {summary['epochs_done']} epochs in "
           f"{summary['wall_time_s']:.1f}s; {'; '.join(parts)}")
@@ -191,6 +193,27 @@ def cmd_sample(args: argparse.Namespace) -> int:
     sample_run(Path(args.run_dir), args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
                top_p=args.top_p, seed=args.seed, checkpoint=args.checkpoint, device=args.device)
     print()
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from archzoo.data.text import read_lines
+    from archzoo.tasks.translation import Translator, plot_attention
+
+    if (args.sentence is None) == (args.file is None):
+        raise ConfigError("give one sentence to translate, or --file PATH with one sentence per line (not both)")
+    if args.beam is not None and args.beam < 1:
+        raise ConfigError(f"--beam must be at least 1, got {args.beam}")
+    sentences = [args.sentence] if args.sentence is not None else read_lines(Path(args.file))
+    translator = Translator(Path(args.run_dir), checkpoint=args.checkpoint, device=args.device)
+    translations = translator.translate(sentences, beam=args.beam, truncate=args.truncate)
+    for line in translations:
+        print(line)
+    if args.attention:
+        weights, src, tgt = translator.attention(sentences[0], translations[0], truncate=args.truncate)
+        path = plot_attention(weights, src, tgt, Path(args.attention), head=args.head,
+                              title=f"{translator.cfg.model}: {translations[0]}")
+        print(f"attention: {path}", file=sys.stderr)
     return 0
 
 
@@ -277,6 +300,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     s.set_defaults(fn=cmd_sample)
+
+    s = sub.add_parser("translate", help="translate sentences with a translation run")
+    s.add_argument("run_dir")
+    s.add_argument("sentence", nargs="?", help="the sentence to translate")
+    s.add_argument("--file", help="translate this file instead: one sentence per line, one translation per line out")
+    s.add_argument("--beam", type=int, help="beam width (default: the run's, 5; 1: greedy)")
+    s.add_argument("--truncate", action="store_true", help="translate the first tokens of a sentence that is "
+                                                             "longer than the model takes (else an error)")
+    s.add_argument("--attention", metavar="PNG", help="draw the encoder-decoder attention of the (first) sentence")
+    s.add_argument("--head", type=int, help="with --attention: this head only (default: the mean over heads)")
+    s.add_argument("--checkpoint", default="best", choices=["last", "best"])
+    s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    s.set_defaults(fn=cmd_translate)
     return p
 
 

@@ -76,7 +76,8 @@ class ModelCard:
     reference: str = ""
     torchvision_name: str | None = None
     tags: tuple[str, ...] = ()
-    inputs: str = "real"  # "real": float tensors of input_size; "tokens": integer ids below config.vocab_size
+    inputs: str = "real"  # "real": float tensors of input_size; "tokens": integer ids below config.vocab_size;
+    # "token_pairs": a (source, target) pair of integer ids below config.src_vocab_size and tgt_vocab_size
 
 
 @dataclass
@@ -89,7 +90,7 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
-INPUT_KINDS = ("real", "tokens")
+INPUT_KINDS = ("real", "tokens", "token_pairs")
 _MODEL_MODULES_LOADED = False
 
 
@@ -118,8 +119,9 @@ def register_model(
 
     ``config`` must be a dataclass instance: its fields are the overrides ``create_model`` accepts.
     ``from_torchvision`` maps a torchvision state dict onto this model's parameter names when they
-    differ (None means the names already match). ``inputs`` is "real" (float tensors) or "tokens"
-    (integer ids below the config's ``vocab_size``), what :func:`example_input` makes.
+    differ (None means the names already match). ``inputs`` is "real" (float tensors), "tokens"
+    (integer ids below the config's ``vocab_size``) or "token_pairs" (a source and a target of ids
+    below its ``src_vocab_size`` and ``tgt_vocab_size``), what :func:`example_input` makes.
     """
     if inputs not in INPUT_KINDS:
         raise ValueError(f"inputs must be one of {', '.join(INPUT_KINDS)}, got {inputs!r}")
@@ -274,14 +276,20 @@ def count_flops(model: nn.Module, *inputs: torch.Tensor) -> FlopCount:
 
 
 def example_input(name: str, batch: int = 1, size: tuple[int, ...] | None = None, *,
-                  generator: torch.Generator | None = None, **overrides: Any) -> torch.Tensor:
+                  generator: torch.Generator | None = None,
+                  **overrides: Any) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """A random input for ``name`` (batch first) of ``size`` (default: its card's input_size): normal
-    floats, or token ids below the config's ``vocab_size`` for models that read tokens."""
+    floats, token ids below the config's ``vocab_size`` for models that read tokens, or a tuple
+    (source ids, target ids), both of ``size``, for translation models: call ``model(*inputs)``."""
     card = model_card(name)
     shape = (batch, *(size if size is not None else card.input_size))
     if card.inputs == "tokens":
         vocab = resolve_config(name, **overrides).vocab_size
         return torch.randint(0, vocab, shape, generator=generator)
+    if card.inputs == "token_pairs":
+        cfg = resolve_config(name, **overrides)
+        return (torch.randint(0, cfg.src_vocab_size, shape, generator=generator),
+                torch.randint(0, cfg.tgt_vocab_size, shape, generator=generator))
     return torch.randn(shape, generator=generator)
 
 
@@ -291,5 +299,6 @@ def model_macs(name: str, input_size: tuple[int, ...] | None = None, **overrides
     Counted on the meta device: no weights are allocated, so the largest models cost nothing.
     """
     x = example_input(name, 1, input_size, **overrides)
+    inputs = x if isinstance(x, tuple) else (x,)
     with torch.device("meta"):
-        return count_flops(create_model(name, **overrides), x.to("meta")).macs
+        return count_flops(create_model(name, **overrides), *(t.to("meta") for t in inputs)).macs

@@ -115,6 +115,18 @@ def test_schedules_and_tables() -> None:
         Schedule([build_optimizer(model, TrainConfig(model="m", data="d"))], cfg, 1)
 
 
+def test_inverse_sqrt_is_the_transformer_schedule() -> None:
+    """Vaswani et al. eq. 3, lrate = d^-0.5 min(n^-0.5, n w^-1.5) at step n = 1, 2, ..., is inverse_sqrt with
+    lr = (d w)^-0.5 and a warmup of w steps."""
+    d, w, spe = 512, 4000, 1000
+    cfg = TrainConfig(model="m", data="d", epochs=20, lr=(d * w) ** -0.5, warmup_epochs=w / spe,
+                      schedule="inverse_sqrt")
+    sched = Schedule([build_optimizer(torch.nn.Linear(2, 2), cfg)], cfg, steps_per_epoch=spe)
+    for step in (0, 1, 999, 3998, 3999, 4000, 10_000, 19_999):
+        n = step + 1
+        assert sched.set(step) == pytest.approx(d ** -0.5 * min(n ** -0.5, n * w ** -1.5), rel=1e-12)
+
+
 def test_weight_decay_skips_biases_and_clipping() -> None:
     from archzoo.engine.optim import param_groups
 

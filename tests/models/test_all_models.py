@@ -17,8 +17,10 @@ def _marks(name: str):
     return [pytest.mark.slow] if archzoo.model_card(name).num_params > BIG else []
 
 
-def _input_for(card: archzoo.ModelCard, batch: int = 2) -> torch.Tensor:
-    return example_input(card.name, batch, card.min_input_size, generator=torch.Generator().manual_seed(0))
+def _input_for(card: archzoo.ModelCard, batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """The model's arguments: one tensor, or (source, target) for a translation model."""
+    x = example_input(card.name, batch, card.min_input_size, generator=torch.Generator().manual_seed(0))
+    return x if isinstance(x, tuple) else (x,)
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in ALL])
@@ -29,7 +31,7 @@ def test_forward_backward_roundtrip(name: str, tmp_path) -> None:
     assert archzoo.count_params(model) == card.num_params
     x = _input_for(card)
     model.train()
-    out = model(x)
+    out = model(*x)
     out = out[0] if isinstance(out, tuple) else out
     assert torch.isfinite(out).all(), f"{name} produced NaN/inf on its smallest input"
     out.float().square().mean().backward()
@@ -43,7 +45,7 @@ def test_forward_backward_roundtrip(name: str, tmp_path) -> None:
     model.eval()
     clone.eval()
     with torch.no_grad():
-        a, b = model(x), clone(x)
+        a, b = model(*x), clone(*x)
     a = a[0] if isinstance(a, tuple) else a
     b = b[0] if isinstance(b, tuple) else b
     torch.testing.assert_close(a, b)

@@ -31,7 +31,7 @@ class LayerRow:
 @dataclass
 class Summary:
     model: str
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int, ...]  # the first input's (a translation model's source ids)
     rows: list[LayerRow] = field(default_factory=list)
     params: int = 0
     trainable_params: int = 0
@@ -40,6 +40,7 @@ class Summary:
     output_shape: tuple[int, ...] | None = None
     peak_train_step_bytes: int | None = None
     peak_method: str = ""
+    more_inputs: tuple[tuple[int, ...], ...] = ()  # shapes of the inputs after the first (a target's ids)
 
     def table(self) -> str:
         head = f"{'layer':<44} {'type':<22} {'output shape':<22} {'params':>12} {'MACs':>15}"
@@ -48,7 +49,8 @@ class Summary:
             shape = "x".join(map(str, r.output_shape)) if r.output_shape else "-"
             lines.append(f"{r.name[:44]:<44} {r.kind[:22]:<22} {shape[:22]:<22} {r.params:>12,} {r.macs:>15,}")
         lines.append("-" * len(head))
-        lines.append(f"input {'x'.join(map(str, self.input_shape))}  ->  output "
+        inputs = ", ".join("x".join(map(str, shape)) for shape in (self.input_shape, *self.more_inputs))
+        lines.append(f"input {inputs}  ->  output "
                      f"{'x'.join(map(str, self.output_shape or ()))}")
         lines.append(f"parameters: {self.params:,} ({self.trainable_params:,} trainable); "
                      f"{self.param_bytes_fp32 / 2**20:,.2f} MiB at fp32")
@@ -67,8 +69,9 @@ def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return out
 
 
-def summarize(model: nn.Module, x: torch.Tensor, name: str = "") -> Summary:
-    """Per-layer table of ``model`` on input ``x`` (eval mode, no gradients)."""
+def summarize(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], name: str = "") -> Summary:
+    """Per-layer table of ``model`` on input ``x``, or on ``model(*x)`` for a tuple (eval mode, no gradients)."""
+    inputs = x if isinstance(x, tuple) else (x,)
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = []
     for mod_name, m in _leaves(model):
@@ -80,12 +83,13 @@ def summarize(model: nn.Module, x: torch.Tensor, name: str = "") -> Summary:
     model.eval()
     try:
         with torch.no_grad():
-            out = model(x)
-        flops = count_flops(model, x)
+            out = model(*inputs)
+        flops = count_flops(model, *inputs)
     finally:
         for h in hooks:
             h.remove()
-    s = Summary(model=name or type(model).__name__, input_shape=tuple(x.shape))
+    s = Summary(model=name or type(model).__name__, input_shape=tuple(inputs[0].shape),
+                more_inputs=tuple(tuple(t.shape) for t in inputs[1:]))
     for mod_name, m in _leaves(model):
         own = sum(p.numel() for p in m.parameters(recurse=False))
         if not any(True for _ in m.children()):
@@ -107,22 +111,24 @@ def _status_kib(key: str) -> int:
     raise OSError(f"{key} not in /proc/self/status")
 
 
-def training_step_peak_memory(model: nn.Module, x: torch.Tensor) -> tuple[int | None, str]:
-    """Peak bytes above the starting point for one forward + backward + SGD step of ``model`` on ``x``.
+def training_step_peak_memory(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[int | None, str]:
+    """Peak bytes above the starting point for one forward + backward + SGD step of ``model`` on ``x``
+    (``model(*x)`` for a tuple).
 
     Returns (bytes, method) or (None, reason) where the platform cannot measure it.
     """
+    inputs = x if isinstance(x, tuple) else (x,)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
     def step() -> None:
-        out = model(x)
+        out = model(*inputs)
         out = out[0] if isinstance(out, tuple) else out
         out.float().square().mean().backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    if x.device.type == "cuda":
+    if inputs[0].device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()

@@ -1,10 +1,11 @@
 """Datasets: sources (files, checksums, download), in-memory tensors, batching, augmentation.
 
 ``load_dataset(name)`` returns a :class:`Dataset` whose splits are tensors in memory (or, for text,
-a ``TextCorpus`` or ``TextClassificationSet`` from ``archzoo.data.text``). Sources register
-themselves with :func:`register_dataset`; their modules live in ``archzoo.data.sources``.
+a ``TextCorpus``, ``TextClassificationSet`` or ``ParallelCorpus`` from ``archzoo.data.text``).
+Sources register themselves with :func:`register_dataset`; their modules live in
+``archzoo.data.sources``.
 
-Parameterised names (``text:PATH``, ``textcls:DIR``) are registered by prefix with
+Parameterised names (``text:PATH``, ``textcls:DIR``, ``parallel:DIR``) are registered by prefix with
 :func:`register_dataset_prefix`: the part after the colon is handed to a factory that makes the loader.
 """
 
@@ -24,6 +25,7 @@ from archzoo.data.core import AUGMENTATIONS, Batcher, DataError, Dataset, Split,
 
 if TYPE_CHECKING:
     from archzoo.data.text.corpus import TextClassificationSet, TextCorpus
+    from archzoo.data.text.parallel import ParallelCorpus
 
 __all__ = [
     "AUGMENTATIONS",
@@ -41,7 +43,7 @@ __all__ = [
     "register_dataset_prefix",
 ]
 
-AnyDataset = Union[Dataset, "TextCorpus", "TextClassificationSet"]
+AnyDataset = Union[Dataset, "TextCorpus", "TextClassificationSet", "ParallelCorpus"]
 Loader = Callable[..., AnyDataset]
 """``loader(root, download, **options) -> dataset``; its keyword parameters are the options it accepts."""
 

@@ -61,6 +61,13 @@ class TrainConfig:
     # trains on the other K-1 folds of the data's train split and tests on fold k
     folds: int = 0  # 0: no cross-validation; K >= 2: `archzoo train --folds K` runs one fold run per fold
     fold: int = -1  # -1: no fold; 0..folds-1: the fold this run holds out as its test split
+    # translation (see archzoo.tasks.translation)
+    src_lang: str = ""  # parallel:DIR: the source language, the suffix of DIR/train.<src_lang>
+    tgt_lang: str = ""  # and the target's
+    joint_vocab: bool = True  # one subword vocabulary learnt on both sides of the training pairs (else one each)
+    beam: int = 5  # beam width of the final evaluation (1: greedy)
+    val_beam: int = 1  # beam width of the per-epoch validation that chooses best.safetensors
+    length_penalty: float = 0.6  # Wu et al. 2016's alpha: hypotheses ranked by log P / ((5 + |Y|) / 6) ** alpha
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +96,11 @@ class TrainConfig:
             raise ConfigError(f"beta2 must be in [0, 1), got {self.beta2}")
         if self.label_smoothing >= 1:
             raise ConfigError(f"label_smoothing must be below 1, got {self.label_smoothing}")
+        for name in ("beam", "val_beam"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1 (1: greedy decoding), got {getattr(self, name)}")
+        if self.length_penalty < 0:
+            raise ConfigError(f"length_penalty must be >= 0 (0: none), got {self.length_penalty}")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
         if not (self.fold == -1 or 0 <= self.fold < self.folds):

@@ -129,6 +129,15 @@ def _linear(step: int, total: int, cfg: TrainConfig, spe: int) -> float:
     return low + (1.0 - low) * max(0.0, 1.0 - (step - warm) / max(1, total - warm))
 
 
+def _inverse_sqrt(step: int, total: int, cfg: TrainConfig, spe: int) -> float:
+    """Vaswani et al. 2017 (eq. 3): a linear warmup to the peak, then decay as 1/sqrt(step). The paper's
+    lrate = d_model^-0.5 min(step^-0.5, step warmup^-1.5) is this with lr = (d_model warmup)^-0.5 and
+    warmup_epochs = warmup / steps_per_epoch (its steps counted from 1)."""
+    warm = max(1.0, cfg.warmup_epochs * spe)
+    n = step + 1
+    return min(n / warm, math.sqrt(warm / n))
+
+
 SCHEDULES: dict[str, Callable[[int, int, TrainConfig, int], float]] = {
     "constant": _constant,
     "step": _step,
@@ -136,6 +145,7 @@ SCHEDULES: dict[str, Callable[[int, int, TrainConfig, int], float]] = {
     "onecycle": _onecycle,
     "linear": _linear,
     "warmup": _constant,  # linear warmup over warmup_epochs, then constant
+    "inverse_sqrt": _inverse_sqrt,  # the Transformer's: linear warmup, then 1/sqrt(step)
 }
 
 

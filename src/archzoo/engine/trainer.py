@@ -53,7 +53,8 @@ class RunDirError(ValueError):
 
 def load_data(cfg: TrainConfig) -> Any:
     """The dataset the run names, loaded (its task's plan cuts it into batches)."""
-    options = {"encoding": cfg.encoding} if cfg.encoding != "utf-8" else {}
+    options: dict[str, str] = {"encoding": cfg.encoding} if cfg.encoding != "utf-8" else {}
+    options.update({name: getattr(cfg, name) for name in ("src_lang", "tgt_lang") if getattr(cfg, name)})
     return load_dataset(cfg.data, root=cfg.data_root, **options)
 
 

@@ -11,9 +11,10 @@ from archzoo.tasks.language_model import LanguageModelTask
 from archzoo.tasks.perceptron import PerceptronTask
 from archzoo.tasks.regression import RegressionTask
 from archzoo.tasks.text_classification import TextClassificationTask
+from archzoo.tasks.translation import TranslationTask
 
 __all__ = ["Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask", "RegressionTask",
-           "Task", "TensorPlan", "TextClassificationTask", "make_task"]
+           "Task", "TensorPlan", "TextClassificationTask", "TranslationTask", "make_task"]
 
 
 def make_task(model_task: str, ds: Any) -> Task:
@@ -25,6 +26,14 @@ def make_task(model_task: str, ds: Any) -> Task:
     if ds.task == "text_classification" and model_task not in ("text_classification", "language_model"):
         raise ConfigError(f"{ds.name} is labelled text for text classifiers; {model_task} models do not train on it "
                           "(see `archzoo list --task text_classification`)")
+    if (model_task == "translation") != (ds.task == "translation"):
+        if model_task == "translation":
+            raise ConfigError(f"a translation model needs a parallel corpus (multi30k-de-en, multi30k-en-de, "
+                              f"parallel:DIR), not {ds.name}")
+        raise ConfigError(f"{ds.name} is a parallel corpus for translation models; {model_task} models do not train "
+                          "on it (see `archzoo list --task translation`)")
+    if ds.task == "translation":
+        return TranslationTask()
     if model_task == "perceptron":
         return PerceptronTask(num_classes or 2)
     if model_task == "language_model" and ds.task != "language_model":

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from archzoo.data.core import DataError
 
-__all__ = ["FOLD_SEED", "TextClassificationSet", "TextCorpus", "read_text", "split_lines"]
+__all__ = ["FOLD_SEED", "TextClassificationSet", "TextCorpus", "decode_text", "read_text", "split_lines"]
 
 FOLD_SEED = 0
 """The default seed of folds and holdouts: every run of every model sees the same evaluation splits."""
@@ -41,19 +41,28 @@ def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
         raise DataError(f"{path} is a directory; give the path of a text file") from e
     except OSError as e:
         raise DataError(f"cannot read {path} ({e.strerror or e})") from e
+    text = decode_text(data, path, encoding)
+    if not text.strip():
+        raise DataError(f"{path} is {'empty' if not text else 'only whitespace'}; give a file that holds text")
+    return text
+
+
+def decode_text(data: bytes, name: str | os.PathLike[str], encoding: str = "utf-8") -> str:
+    """``data`` decoded with ``encoding``; ``name`` (the file it came from) is what errors name.
+
+    Raises DataError for an unknown encoding and for bytes that are not valid in it, naming the
+    byte offset of the first bad byte and how to pass another encoding.
+    """
     try:
-        text = data.decode(encoding)
+        return data.decode(encoding)
     except LookupError as e:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8, cp1252 or latin-1"
                         ) from e
     except UnicodeDecodeError as e:
         raise DataError(
-            f"{path} is not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start} cannot be decoded; "
+            f"{name} is not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start} cannot be decoded; "
             "pass its encoding with --set encoding=... (e.g. cp1252, latin-1)"
         ) from e
-    if not text.strip():
-        raise DataError(f"{path} is {'empty' if not text else 'only whitespace'}; give a file that holds text")
-    return text
 
 
 def split_lines(text: str) -> list[str]:
