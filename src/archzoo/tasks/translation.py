@@ -63,18 +63,13 @@ from archzoo.data.text import (
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
+from archzoo.tasks.base import unwrap_model
 
 PAD, BOS, EOS = 0, 2, 3  # the word and BPE tokenizers' <pad> <unk> <bos> <eos> are ids 0-3
 TOKENIZER_FILES = ("tokenizer_src.json", "tokenizer_tgt.json")
 
 # an evaluation batch: (src (B, S), src_lengths (B,), tgt (B, T), tgt_lengths (B,), references, beam width)
 EvalBatch = tuple[Tensor, Tensor, Tensor, Tensor, list[str], int]
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The model inside DistributedDataParallel (``.module``) and torch.compile (``._orig_mod``)."""
-    inner = getattr(model, "module", model)
-    return getattr(inner, "_orig_mod", inner)
 
 
 def _check_specials(tok: Tokenizer, side: str) -> None:
@@ -197,7 +192,7 @@ def _strip(rows: Tensor) -> list[list[int]]:
 @torch.no_grad()
 def greedy_decode(model: nn.Module, src: Tensor, src_lengths: Tensor, max_len: int | None = None) -> list[list[int]]:
     """The most likely next token at every step, for a batch of sources: token ids without <bos>/<eos>."""
-    model = _unwrap(model)
+    model = unwrap_model(model)
     max_len = max_len or max_target_length(model, src_lengths)
     memory = model.encode(src, src_lengths)
     tokens = torch.full((len(src),), BOS, dtype=torch.long, device=src.device)
@@ -226,7 +221,7 @@ def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor, beam: int = 
         raise ConfigError(f"--beam must be at least 1, got {beam}")
     if beam == 1:
         return greedy_decode(model, src, src_lengths, max_len)
-    model = _unwrap(model)
+    model = unwrap_model(model)
     max_len = max_len or max_target_length(model, src_lengths)
     B, K, dev = len(src), beam, src.device
     memory = {k: v.repeat_interleave(K, 0) for k, v in model.encode(src, src_lengths).items()}
