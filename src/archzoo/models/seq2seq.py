@@ -66,6 +66,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from archzoo.layers.drop import Dropout
 from archzoo.layers.sequence import (
     check_decode_step,
     check_pair_input,
@@ -167,7 +168,7 @@ class RNNEncoderDecoder(nn.Module):
         self.tgt_embedding = nn.Embedding(cfg.tgt_vocab_size, e)
         self.decoder = nn.GRU(e + h, h, batch_first=True)  # reads [e(y_{t-1}); c]
         self.output = nn.Linear(h + e + h, cfg.tgt_vocab_size)  # reads [s_t; e(y_{t-1}); c]
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         _init_weights(self)
 
     def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> dict[str, Tensor]:
@@ -238,7 +239,7 @@ class AttentionEncoderDecoder(nn.Module):
         self.tgt_embedding = nn.Embedding(cfg.tgt_vocab_size, e)
         self.decoder = nn.GRUCell(e + 2 * h, s)  # reads [e(y_{t-1}); c_t]
         self.output = nn.Linear(s + 2 * h + e, cfg.tgt_vocab_size)  # reads [s_t; c_t; e(y_{t-1})]
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         _init_weights(self)
         nn.init.normal_(self.attention.w.weight, std=0.001)
         nn.init.normal_(self.attention.u.weight, std=0.001)

@@ -20,7 +20,9 @@ front of its sub-layer, x = x + SA(LN(x)), and adds a final LayerNorm to the enc
 decoder's outputs (pre-norm: Xiong et al. 2020, https://arxiv.org/abs/2002.04745), which trains
 without a warm-up more readily.
 
-Attention is computed by ``F.scaled_dot_product_attention`` (``attention="fused"``), or with
+Attention is computed by ``F.scaled_dot_product_attention`` (``attention="fused"``; in training on
+the CPU, archzoo.layers' ``attention_with_dropout`` and ``Dropout``, whose dropout masks cost a
+quarter of ``bernoulli_``'s), or with
 ``attention="reference"`` by archzoo.nn's written-out eq. 1
 (``archzoo.nn.functional.scaled_dot_product_attention``) with archzoo.nn's LayerNorm, Dropout and
 ReLU: the same network and parameters, so a state dict loads into either and a reader can step
@@ -63,6 +65,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archzoo import nn as ref
+from archzoo.layers.drop import Dropout, attention_with_dropout
 from archzoo.layers.sequence import (
     check_decode_step,
     check_pair_input,
@@ -85,7 +88,7 @@ class Kernels:
 
 
 ATTENTIONS = {
-    "fused": Kernels(F.scaled_dot_product_attention, nn.LayerNorm, nn.Dropout, F.relu),
+    "fused": Kernels(attention_with_dropout, nn.LayerNorm, Dropout, F.relu),
     "reference": Kernels(ref.functional.scaled_dot_product_attention, ref.LayerNorm, ref.Dropout,
                          ref.functional.relu),
 }
