@@ -26,6 +26,18 @@ FOLD_SEED = 0
 """The default seed of folds and holdouts: every run of every model sees the same evaluation splits."""
 
 
+def read_bytes(path: Path) -> bytes:
+    """The bytes of the file ``path``; DataError (one line, what to give instead) when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        raise DataError(f"{path} not found; give the path of an existing text file") from e
+    except IsADirectoryError as e:
+        raise DataError(f"{path} is a directory; give the path of a text file") from e
+    except OSError as e:
+        raise DataError(f"cannot read {path} ({e.strerror or e})") from e
+
+
 def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
     """The whole text of ``path`` decoded with ``encoding``, exactly as stored (line endings kept).
 
@@ -33,14 +45,7 @@ def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
     encoding (naming the byte offset of the first bad byte), and a file with no text in it.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as e:
-        raise DataError(f"{path} not found; give the path of an existing text file") from e
-    except IsADirectoryError as e:
-        raise DataError(f"{path} is a directory; give the path of a text file") from e
-    except OSError as e:
-        raise DataError(f"cannot read {path} ({e.strerror or e})") from e
+    data = read_bytes(path)
     text = decode_text(data, path, encoding)
     if not text.strip():
         raise DataError(f"{path} is {'empty' if not text else 'only whitespace'}; give a file that holds text")

@@ -54,7 +54,7 @@ from torch import Tensor
 
 from archzoo.data.core import DataError, _mix, batch_indices, num_batches
 from archzoo.data.text.batching import _check_shards
-from archzoo.data.text.corpus import decode_text, split_lines
+from archzoo.data.text.corpus import decode_text, read_bytes, split_lines
 from archzoo.data.text.tokenizers import (
     SPECIAL_TOKENS,
     TOKENIZERS,
@@ -157,14 +157,7 @@ def read_lines(path: str | os.PathLike[str], encoding: str = "utf-8") -> list[st
     ``encoding`` (naming the byte offset, in the decompressed content for ``.gz``).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as e:
-        raise DataError(f"{path} not found; give the path of an existing text file") from e
-    except IsADirectoryError as e:
-        raise DataError(f"{path} is a directory; give the path of a text file") from e
-    except OSError as e:
-        raise DataError(f"cannot read {path} ({e.strerror or e})") from e
+    data = read_bytes(path)
     name = str(path)
     if path.name.endswith(".gz"):
         try:
