@@ -18,9 +18,16 @@ from typing import Any
 from archzoo.data import DataError, data_root, dataset_info, list_datasets
 from archzoo.engine.checkpoint import CheckpointError
 from archzoo.engine.config import ConfigError, TrainConfig, apply_sets
-from archzoo.registry import OverrideError, UnknownModelError, list_models, model_card, resolve_config
+from archzoo.registry import (
+    OverrideError,
+    OverrideValueError,
+    UnknownModelError,
+    list_models,
+    model_card,
+    resolve_config,
+)
 
-BAD_INPUT = (UnknownModelError, OverrideError, DataError, ConfigError, CheckpointError)
+BAD_INPUT = (UnknownModelError, OverrideError, OverrideValueError, DataError, ConfigError, CheckpointError)
 
 
 class UsageError(ValueError):

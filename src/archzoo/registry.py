@@ -27,6 +27,7 @@ __all__ = [
     "FlopCount",
     "ModelCard",
     "OverrideError",
+    "OverrideValueError",
     "UnknownModelError",
     "count_flops",
     "count_params",
@@ -48,6 +49,10 @@ class UnknownModelError(KeyError):
 
 class OverrideError(TypeError):
     """An override names no field of the model's config; the message lists the valid ones."""
+
+
+class OverrideValueError(ValueError):
+    """An override's value is not valid for the model's config; the message says what is."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class ModelCard:
     torchvision_name: str | None = None
     tags: tuple[str, ...] = ()
     inputs: str = "real"  # "real": float tensors of input_size; "tokens": integer ids below config.vocab_size;
-    # "token_pairs": a (source, target) pair of integer ids below config.src_vocab_size and tgt_vocab_size
+    # "token_pairs": a (source, target) pair of integer ids below config.src_vocab_size and tgt_vocab_size;
+    # "image_label": an (image, class) pair for models conditioned on the class (config.num_classes)
 
 
 @dataclass
@@ -90,7 +96,7 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
-INPUT_KINDS = ("real", "tokens", "token_pairs")
+INPUT_KINDS = ("real", "tokens", "token_pairs", "image_label")
 _MODEL_MODULES_LOADED = False
 
 
@@ -120,8 +126,9 @@ def register_model(
     ``config`` must be a dataclass instance: its fields are the overrides ``create_model`` accepts.
     ``from_torchvision`` maps a torchvision state dict onto this model's parameter names when they
     differ (None means the names already match). ``inputs`` is "real" (float tensors), "tokens"
-    (integer ids below the config's ``vocab_size``) or "token_pairs" (a source and a target of ids
-    below its ``src_vocab_size`` and ``tgt_vocab_size``), what :func:`example_input` makes.
+    (integer ids below the config's ``vocab_size``), "token_pairs" (a source and a target of ids
+    below its ``src_vocab_size`` and ``tgt_vocab_size``) or "image_label" (images and class ids below
+    its ``num_classes``, for conditional generators), what :func:`example_input` makes.
     """
     if inputs not in INPUT_KINDS:
         raise ValueError(f"inputs must be one of {', '.join(INPUT_KINDS)}, got {inputs!r}")
@@ -182,7 +189,10 @@ def resolve_config(name: str, **overrides: Any) -> Any:
             raise OverrideError(
                 f"{name} has no option {key!r}; {hint}valid options: {', '.join(sorted(valid))}"
             )
-    return dataclasses.replace(entry.config, **overrides)
+    try:
+        return dataclasses.replace(entry.config, **overrides)
+    except (TypeError, ValueError) as exc:  # the config's own checks, or a value of the wrong type
+        raise OverrideValueError(f"{name}: {str(exc).splitlines()[0]}") from None
 
 
 def create_model(name: str, *, pretrained: str | None = None, **overrides: Any) -> nn.Module:
@@ -280,7 +290,8 @@ def example_input(name: str, batch: int = 1, size: tuple[int, ...] | None = None
                   **overrides: Any) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """A random input for ``name`` (batch first) of ``size`` (default: its card's input_size): normal
     floats, token ids below the config's ``vocab_size`` for models that read tokens, or a tuple
-    (source ids, target ids), both of ``size``, for translation models: call ``model(*inputs)``."""
+    (source ids, target ids), both of ``size``, for translation models, or (images, class ids) for
+    class-conditional models: call ``model(*inputs)``."""
     card = model_card(name)
     shape = (batch, *(size if size is not None else card.input_size))
     if card.inputs == "tokens":
@@ -290,6 +301,9 @@ def example_input(name: str, batch: int = 1, size: tuple[int, ...] | None = None
         cfg = resolve_config(name, **overrides)
         return (torch.randint(0, cfg.src_vocab_size, shape, generator=generator),
                 torch.randint(0, cfg.tgt_vocab_size, shape, generator=generator))
+    if card.inputs == "image_label":
+        classes = resolve_config(name, **overrides).num_classes
+        return torch.randn(shape, generator=generator), torch.randint(0, classes, (batch,), generator=generator)
     return torch.randn(shape, generator=generator)
 
 

@@ -68,6 +68,13 @@ class TrainConfig:
     beam: int = 5  # beam width of the final evaluation (1: greedy)
     val_beam: int = 1  # beam width of the per-epoch validation that chooses best.safetensors
     length_penalty: float = 0.6  # Wu et al. 2016's alpha: hypotheses ranked by log P / ((5 + |Y|) / 6) ** alpha
+    # autoencoders and VAEs (see archzoo.tasks.reconstruction and archzoo.tasks.vae)
+    recon_loss: str = "bce"  # reconstruction: bce (pixels as Bernoulli intensities) | mse
+    noise: str = "none"  # denoising: none | gaussian | masking | salt_pepper, applied to the inputs
+    noise_level: float = 0.0  # gaussian: sigma; masking and salt_pepper: the fraction of pixels hit
+    beta: float = 1.0  # the weight of the KL term in training (beta-VAE); the reported ELBO always uses 1
+    kl_warmup_epochs: float = 0.0  # the KL weight rises linearly from 0 to beta over these epochs
+    iw_samples: int = 100  # importance samples per test image for nll_iw (Burda et al.; 0: not computed)
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +108,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least 1 (1: greedy decoding), got {getattr(self, name)}")
         if self.length_penalty < 0:
             raise ConfigError(f"length_penalty must be >= 0 (0: none), got {self.length_penalty}")
+        if self.beta < 0 or self.kl_warmup_epochs < 0 or self.iw_samples < 0:
+            raise ConfigError(f"beta, kl_warmup_epochs and iw_samples must be >= 0, got {self.beta}, "
+                              f"{self.kl_warmup_epochs}, {self.iw_samples}")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
         if not (self.fold == -1 or 0 <= self.fold < self.folds):

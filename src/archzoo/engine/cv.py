@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from archzoo import tasks  # the module, read when called (see archzoo.engine.trainer)
 from archzoo.data.core import DataError
 from archzoo.data.text import FOLD_SEED, TextClassificationSet
 from archzoo.engine import distributed
@@ -38,7 +39,6 @@ from archzoo.engine.checkpoint import atomic_write_json
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.trainer import RunDirError, _default_run_dir, is_run_dir, load_data, resume, train
 from archzoo.registry import model_card
-from archzoo.tasks import make_task
 
 CV_METRICS = ("accuracy", "macro_f1", "loss")  # the test metrics summarised over folds
 
@@ -72,7 +72,7 @@ def cross_validate(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]
     if not isinstance(ds, TextClassificationSet):
         raise ConfigError(f"--folds cross-validates text classification (mr, textcls:DIR); {cfg.data} is "
                           f"{ds.task} data")
-    make_task(model_card(cfg.model).task, ds)  # a model that does not classify text fails here, not in fold 0
+    tasks.make_task(model_card(cfg.model).task, ds)  # a model that does not classify text fails here, not in fold 0
     try:
         ds.folds(cfg.folds)
     except DataError as exc:

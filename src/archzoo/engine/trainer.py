@@ -15,11 +15,12 @@ import math
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from archzoo import tasks  # the module, read when called: the tasks import the engine's configuration
 from archzoo.data import load_dataset
 from archzoo.engine import distributed
 from archzoo.engine.checkpoint import (
@@ -39,8 +40,10 @@ from archzoo.engine.precision import Precision, resolve_precision, time_steps
 from archzoo.engine.precision import describe as describe_precision
 from archzoo.engine.progress import Progress
 from archzoo.registry import count_params, create_model, model_card, resolve_config
-from archzoo.tasks import DataPlan, Task, make_task
 from archzoo.tasks.base import check_fits
+
+if TYPE_CHECKING:
+    from archzoo.tasks import DataPlan, Task
 
 
 class TrainingDiverged(RuntimeError):
@@ -79,7 +82,7 @@ class Trainer:
         distributed.init(self.dist, self.device)
         torch.manual_seed(cfg.seed)
         ds = load_data(cfg)
-        self.task: Task = make_task(model_card(cfg.model).task, ds)
+        self.task: Task = tasks.make_task(model_card(cfg.model).task, ds)
         self.plan = self.task.plan(ds, cfg, run_dir if resume else None)
         self.model, self.model_cfg = build_model(cfg, self.plan)
         self.train_batches, self.eval_batches = self.plan.batches(cfg, self.device, self.dist.rank,
@@ -226,12 +229,15 @@ class Trainer:
 
     def _loop(self) -> None:
         cfg, st = self.cfg, self.state
+        set_progress = getattr(self.task, "set_progress", None)  # tasks whose loss follows the schedule (KL warm-up)
         self.model.train()
         while st["epoch"] < cfg.epochs:
             epoch = st["epoch"]
             self.progress.start_epoch(epoch, st["step"])
             for batch in self.train_batches.epoch(epoch, st["step"]):
                 self.schedule.set(st["global_step"])
+                if set_progress is not None:
+                    set_progress(st["global_step"] / len(self.train_batches))
                 with self.precision.autocast():
                     out = self.task.train_step(self.net, batch, self.optimizers, cfg, self.precision)
                 loss = float(out["loss"])
@@ -372,7 +378,7 @@ def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
     if data_root is not None:
         cfg.data_root = data_root
     ds = load_data(cfg)
-    task = make_task(model_card(cfg.model).task, ds)
+    task = tasks.make_task(model_card(cfg.model).task, ds)
     plan = task.plan(ds, cfg, run_dir)
     model, _ = build_model(cfg, plan)
     try:

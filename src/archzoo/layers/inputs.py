@@ -5,8 +5,10 @@ from __future__ import annotations
 from torch import Tensor
 
 
-def check_image_input(x: Tensor, in_channels: int, min_size: tuple[int, int], model: str) -> None:
-    """Raise ValueError unless ``x`` is (B, in_channels, H, W) with H, W >= ``min_size``."""
+def check_image_input(x: Tensor, in_channels: int, min_size: tuple[int, int], model: str, *,
+                      exact: bool = False) -> None:
+    """Raise ValueError unless ``x`` is (B, in_channels, H, W) with H, W >= ``min_size`` (== with ``exact``:
+    a model whose decoder draws images of one size)."""
     if x.ndim != 4:
         raise ValueError(
             f"{model} expects images of shape (B, {in_channels}, H, W), got a tensor of shape {tuple(x.shape)}"
@@ -18,6 +20,12 @@ def check_image_input(x: Tensor, in_channels: int, min_size: tuple[int, int], mo
             f"(CLI: --set in_channels={x.shape[1]})"
         )
     h, w = x.shape[-2:]
+    if exact and (h, w) != tuple(min_size):
+        raise ValueError(
+            f"{model} needs inputs of exactly {min_size[0]}x{min_size[1]} pixels (at least and at most: its "
+            f"decoder draws images of that size), got {h}x{w}; build it with image_size=({h}, {w}) "
+            f"(CLI: --set image_size=({h},{w}))"
+        )
     if h < min_size[0] or w < min_size[1]:
         raise ValueError(
             f"{model} needs inputs of at least {min_size[0]}x{min_size[1]} pixels, got {h}x{w}; "

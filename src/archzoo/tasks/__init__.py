@@ -9,12 +9,16 @@ from archzoo.tasks.base import Batches, DataPlan, Task, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
 from archzoo.tasks.language_model import LanguageModelTask
 from archzoo.tasks.perceptron import PerceptronTask
+from archzoo.tasks.reconstruction import ReconstructionTask
 from archzoo.tasks.regression import RegressionTask
 from archzoo.tasks.text_classification import TextClassificationTask
 from archzoo.tasks.translation import TranslationTask
+from archzoo.tasks.vae import VAETask
 
-__all__ = ["Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask", "RegressionTask",
-           "Task", "TensorPlan", "TextClassificationTask", "TranslationTask", "make_task"]
+__all__ = ["Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask", "ReconstructionTask",
+           "RegressionTask", "Task", "TensorPlan", "TextClassificationTask", "TranslationTask", "VAETask", "make_task"]
+
+_IMAGE_TASKS = {"reconstruction": ReconstructionTask, "vae": VAETask}  # models that learn images alone
 
 
 def make_task(model_task: str, ds: Any) -> Task:
@@ -34,6 +38,10 @@ def make_task(model_task: str, ds: Any) -> Task:
                           "on it (see `archzoo list --task translation`)")
     if ds.task == "translation":
         return TranslationTask()
+    if model_task in _IMAGE_TASKS:
+        if ds.task != "classification" or not getattr(ds, "is_image", False):
+            raise ConfigError(f"{model_task} models learn images (fashion-mnist, mnist), not {ds.name}")
+        return _IMAGE_TASKS[model_task]()
     if model_task == "perceptron":
         return PerceptronTask(num_classes or 2)
     if model_task == "language_model" and ds.task != "language_model":
