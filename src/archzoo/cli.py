@@ -195,8 +195,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from archzoo.analysis import latent
     from archzoo.tasks.language_model import sample_run
 
+    task = latent.run_task(Path(args.run_dir))
+    if task == "vae":
+        path, _ = latent.sample(Path(args.run_dir), n=args.n, cls=args.cls, seed=args.seed, out=args.out,
+                                checkpoint=args.checkpoint, device=args.device)
+        print(f"samples: {path}")
+        return 0
+    if task == "reconstruction":
+        raise ConfigError(f"{args.run_dir} is an autoencoder run: it has no prior to sample from (commands for it: "
+                          "reconstruct, interpolate, embed, eval); train a VAE (vae_mlp, vae_conv, cvae) to sample")
+    if args.cls is not None:
+        raise ConfigError("--class applies to conditional models (cvae); this is a text run")
     sample_run(Path(args.run_dir), args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
                top_p=args.top_p, seed=args.seed, checkpoint=args.checkpoint, device=args.device)
     print()
@@ -222,6 +234,48 @@ def cmd_translate(args: argparse.Namespace) -> int:
                               title=f"{translator.cfg.model}: {translations[0]}")
         print(f"attention: {path}", file=sys.stderr)
     return 0
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    from archzoo.analysis import latent
+
+    path, _ = latent.reconstruct(Path(args.run_dir), n=args.n, noise=args.noise, noise_level=args.noise_level,
+                                 split=args.split, out=args.out, checkpoint=args.checkpoint, device=args.device)
+    print(f"reconstructions: {path}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from archzoo.analysis import latent
+
+    path, _ = latent.interpolate(Path(args.run_dir), start=args.start, end=args.end, steps=args.steps,
+                                 spherical=args.slerp, split=args.split, out=args.out, checkpoint=args.checkpoint,
+                                 device=args.device)
+    print(f"interpolation: {path}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from archzoo.analysis import latent
+
+    npz, figure, codes, _ = latent.embed(Path(args.run_dir), split=args.split, out=args.out, plot=args.plot,
+                                         checkpoint=args.checkpoint, device=args.device)
+    print(f"codes: {npz} ({codes.shape[0]} x {codes.shape[1]})" + (f"; scatter: {figure}" if figure else ""))
+    return 0
+
+
+def cmd_style(args: argparse.Namespace) -> int:
+    from archzoo.analysis import latent
+
+    path, _ = latent.style(Path(args.run_dir), index=args.start, split=args.split, out=args.out,
+                           checkpoint=args.checkpoint, device=args.device)
+    print(f"style transfer: {path}")
+    return 0
+
+
+def _run_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--checkpoint", default="best", choices=["last", "best"])
+    s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
 
 
 # ---- parser --------------------------------------------------------------------------------------
@@ -296,8 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_eval)
 
-    s = sub.add_parser("sample", help="generate text from a language-model run")
+    s = sub.add_parser("sample", help="generate text from a language-model run, or images from a VAE run")
     s.add_argument("run_dir")
+    s.add_argument("--n", type=int, default=64, help="images: how many (default 64)")
+    s.add_argument("--class", dest="cls", metavar="C", help="images of a conditional VAE: this class (index or name)")
+    s.add_argument("--out", metavar="PNG", help="images: the figure (default RUN/figures/sample.png)")
     s.add_argument("--prompt", default="", help="the text to continue (default: start from nothing)")
     s.add_argument("--tokens", type=int, default=500, help="how many tokens to generate")
     s.add_argument("--temperature", type=float, default=1.0)
@@ -320,6 +377,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     s.set_defaults(fn=cmd_translate)
+
+    s = sub.add_parser("reconstruct", help="an autoencoder or VAE run's reconstructions of test images")
+    s.add_argument("run_dir")
+    s.add_argument("--n", type=int, default=16, help="how many images (default 16)")
+    s.add_argument("--noise", help="corrupt the inputs first: none, gaussian, masking, salt_pepper (default: the "
+                                   "run's training noise)")
+    s.add_argument("--noise-level", type=float, help="the noise's level (gaussian: sigma; others: the fraction)")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/reconstruct.png)")
+    _run_options(s)
+    s.set_defaults(fn=cmd_reconstruct)
+
+    s = sub.add_parser("interpolate", help="decode the path between two images' codes")
+    s.add_argument("run_dir")
+    s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the first image")
+    s.add_argument("--to", dest="end", type=int, required=True, metavar="J", help="index of the last image")
+    s.add_argument("--steps", type=int, default=10)
+    s.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/interpolate.png)")
+    _run_options(s)
+    s.set_defaults(fn=cmd_interpolate)
+
+    s = sub.add_parser("embed", help="the codes of a split's images, and a 2-D scatter of them by class")
+    s.add_argument("run_dir")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", metavar="NPZ", help="codes and labels (default RUN/codes_<split>.npz)")
+    s.add_argument("--plot", metavar="PNG", help="draw the codes (PCA of them when they have more than two dimensions)")
+    _run_options(s)
+    s.set_defaults(fn=cmd_embed)
+
+    s = sub.add_parser("style", help="a conditional VAE: one image's code decoded under every class")
+    s.add_argument("run_dir")
+    s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the image")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/style.png)")
+    _run_options(s)
+    s.set_defaults(fn=cmd_style)
     return p
 
 

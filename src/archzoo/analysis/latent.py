@@ -1,0 +1,342 @@
+"""What an autoencoder or VAE run can show: reconstructions, samples from the prior, paths between codes,
+the codes themselves, and (conditional VAEs) one image's style under every class.
+
+Each function takes a run directory and is what an `archzoo` command calls (``reconstruct``, ``sample``,
+``interpolate``, ``embed``, ``style``); each returns the tensors it drew as well as writing its figure, so
+a test can check them. A command that does not apply to a run says which commands do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from archzoo.engine.config import ConfigError, TrainConfig
+
+# the commands that apply to each task's runs, for the errors of those that do not
+COMMANDS_BY_TASK = {
+    "reconstruction": ("reconstruct", "interpolate", "embed"),
+    "vae": ("reconstruct", "sample", "interpolate", "embed", "style (conditional VAEs)"),
+    "language_model": ("sample",),
+    "translation": ("translate",),
+}
+
+
+def _applies(task: str) -> str:
+    commands = COMMANDS_BY_TASK.get(task, ())
+    return f"commands for it: {', '.join(commands)}, eval" if commands else "use `archzoo eval` on it"
+
+
+@dataclass
+class LoadedRun:
+    """A run's configuration, its model (weights loaded, eval mode, on ``device``) and its task's name."""
+
+    run_dir: Path
+    cfg: TrainConfig
+    record: dict[str, Any]
+    model: nn.Module
+    task: str
+    device: torch.device
+
+    def images(self, split: str) -> tuple[Tensor, Tensor, tuple[str, ...]]:
+        """The split's images as floats in [0, 1] (N, C, H, W), their labels (N,) and the class names, cut
+        exactly as training cut them (the same subset and validation carve-out)."""
+        from archzoo.engine.trainer import load_data
+        from archzoo.tasks.base import subset_and_carve
+
+        ds = subset_and_carve(load_data(self.cfg), self.cfg)
+        if split not in ds.splits:
+            raise ConfigError(f"{self.cfg.data} has no split {split!r}; choose one of: {', '.join(ds.splits)}")
+        x = ds.splits[split].x
+        x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
+        names = ds.classes or tuple(str(i) for i in range(ds.num_classes or 0))
+        return x, ds.splits[split].y, names
+
+
+def run_task(run_dir: Path) -> str:
+    """The task a run trained (config.json's ``task``), which decides what the inference commands do."""
+    from archzoo.engine.trainer import RunDirError
+
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json)")
+    try:
+        return str(json.loads(config_path.read_text()).get("task", ""))
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        raise ConfigError(f"{config_path} is not a JSON object of settings; restore it from a copy") from None
+
+
+def load_run(run_dir: Path, command: str, tasks: tuple[str, ...], *, checkpoint: str = "best",
+             device: str = "auto") -> LoadedRun:
+    """Load ``run_dir`` for ``command``, which applies to runs of ``tasks``; any other run is a ConfigError
+    that names the commands that apply to it."""
+    from archzoo.engine.checkpoint import load_checkpoint
+    from archzoo.engine.device import resolve_device
+    from archzoo.engine.trainer import RunDirError
+    from archzoo.registry import create_model
+
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise RunDirError(f"{run_dir} is not an archzoo run directory (no config.json)")
+    cfg = TrainConfig.load(config_path)
+    record = json.loads(config_path.read_text())
+    task = record.get("task", "")
+    if task not in tasks:
+        raise ConfigError(f"`archzoo {command}` applies to {' and '.join(tasks)} runs; {run_dir} is a {task} run "
+                          f"of {cfg.model} ({_applies(task)})")
+    model = create_model(cfg.model, **record["model_config"])
+    state, _, _ = load_checkpoint(run_dir / "checkpoints", checkpoint)
+    model.load_state_dict(state)
+    target = resolve_device(device)
+    model.to(target).eval()
+    return LoadedRun(run_dir, cfg, record, model, task, target)
+
+
+def save_grid(images: Tensor, path: Path, *, nrow: int, row_labels: list[str] | None = None,
+              col_labels: list[str] | None = None, title: str = "") -> Path:
+    """Draw (N, C, H, W) images in [0, 1] as a grid of ``nrow`` per row into ``path`` (PNG)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("drawing images needs matplotlib: pip install matplotlib") from None
+    images = images.detach().float().clamp(0, 1).cpu()
+    n, c, h, w = images.shape
+    rows = math.ceil(n / nrow)
+    canvas = torch.ones(c, rows * (h + 2), nrow * (w + 2))
+    for i in range(n):
+        r, k = divmod(i, nrow)
+        canvas[:, r * (h + 2) + 1: r * (h + 2) + 1 + h, k * (w + 2) + 1: k * (w + 2) + 1 + w] = images[i]
+    left = 1.2 if row_labels else 0.2
+    top = 0.5 if (col_labels or title) else 0.1
+    fig, ax = plt.subplots(figsize=(left + nrow * (w + 2) / 28 * 0.6, top + rows * (h + 2) / 28 * 0.6))
+    if c == 1:
+        ax.imshow(canvas[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(canvas.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_xticks([k * (w + 2) + w / 2 for k in range(nrow)] if col_labels else [],
+                  col_labels[:nrow] if col_labels else [], fontsize=7)
+    ax.xaxis.tick_top()
+    ax.set_yticks([r * (h + 2) + h / 2 for r in range(rows)] if row_labels else [],
+                  row_labels[:rows] if row_labels else [], fontsize=8)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9, pad=14 if col_labels else 4)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _out(run: LoadedRun, out: str | Path | None, name: str) -> Path:
+    return Path(out) if out else run.run_dir / "figures" / f"{name}.png"
+
+
+def _labels_arg(run: LoadedRun, y: Tensor) -> Tensor | None:
+    return y.to(run.device) if getattr(run.model, "conditional", False) else None
+
+
+def _check_index(index: int, n: int, flag: str, split: str) -> None:
+    if not 0 <= index < n:
+        raise ConfigError(f"{flag} {index} is outside the {split} split, which has {n} images (0..{n - 1})")
+
+
+@torch.no_grad()
+def reconstruct(run_dir: Path, *, n: int = 16, noise: str | None = None, noise_level: float | None = None,
+                split: str = "test", out: str | Path | None = None, checkpoint: str = "best",
+                device: str = "auto") -> tuple[Path, Tensor]:
+    """The first ``n`` images of ``split``, (corrupted by ``noise``, default: the noise the run trained
+    with), and their reconstructions: rows of inputs, (noisy inputs), outputs. Returns (figure, the
+    (rows * n, C, H, W) grid)."""
+    from archzoo.tasks.reconstruction import corrupt
+
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    run = load_run(run_dir, "reconstruct", ("reconstruction", "vae"), checkpoint=checkpoint, device=device)
+    kind = run.cfg.noise if noise is None else noise
+    level = run.cfg.noise_level if noise_level is None else noise_level
+    x, y, _ = run.images(split)
+    x, y = x[:n].to(run.device), y[:n]
+    noisy = corrupt(x, kind, level, torch.Generator().manual_seed(0))
+    model = run.model
+    out_images = model.reconstruct(noisy, _labels_arg(run, y)) if run.task == "vae" else model.reconstruct(noisy)
+    rows = [x, noisy.clamp(0, 1), out_images] if kind != "none" else [x, out_images]
+    labels = ["input", f"{kind} {level:g}", "output"] if kind != "none" else ["input", "output"]
+    grid = torch.cat(rows)
+    path = save_grid(grid, _out(run, out, "reconstruct"), nrow=len(x), row_labels=labels,
+                     title=f"{run.cfg.model} on {run.cfg.data} ({split})")
+    return path, grid.cpu()
+
+
+def _class_index(run: LoadedRun, cls: str | int, names: tuple[str, ...]) -> int:
+    if not getattr(run.model, "conditional", False):
+        raise ConfigError(f"--class applies to conditional models (cvae); {run.cfg.model} is not conditional")
+    text = str(cls)
+    if text.isdigit() and int(text) < len(names):
+        return int(text)
+    lowered = [name.lower() for name in names]
+    if text.lower() in lowered:
+        return lowered.index(text.lower())
+    listed = ", ".join(f"{i} ({name})" for i, name in enumerate(names))
+    raise ConfigError(f"{run.cfg.data} has no class {text!r}; choose one of: {listed}")
+
+
+@torch.no_grad()
+def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: int = 0,
+           out: str | Path | None = None, checkpoint: str = "best", device: str = "auto") -> tuple[Path, Tensor]:
+    """``n`` images decoded from codes drawn from the prior (a conditional VAE: of class ``cls``, or of
+    every class in turn)."""
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    run = load_run(run_dir, "sample", ("vae", "language_model"), checkpoint=checkpoint, device=device)
+    if run.task != "vae":
+        raise ConfigError("text runs are sampled by `archzoo sample RUN --prompt ...`")  # the CLI routes them
+    model = run.model
+    names = run.images("test")[2] if cls is not None or model.conditional else ()
+    y = None
+    if cls is not None:
+        y = torch.full((n,), _class_index(run, cls, names), device=run.device)
+    elif model.conditional:
+        y = torch.arange(n, device=run.device) % model.num_classes
+    images = model.sample(n, y, torch.Generator().manual_seed(seed))
+    what = f"class {names[int(y[0])]}" if cls is not None else "every class in turn" if y is not None else "the prior"
+    path = save_grid(images, _out(run, out, "sample"), nrow=min(n, 10 if y is not None and cls is None else 8),
+                     title=f"{run.cfg.model}: {n} samples, {what} (seed {seed})")
+    return path, images.cpu()
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation between codes ``a`` and ``b`` (D,) at fractions ``t`` (S,): (S, D) (White 2016)."""
+    omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1.0, 1.0))
+    if omega.abs() < 1e-6:
+        return torch.lerp(a, b, t[:, None])
+    return (torch.sin((1 - t) * omega)[:, None] * a + torch.sin(t * omega)[:, None] * b) / torch.sin(omega)
+
+
+@torch.no_grad()
+def interpolate(run_dir: Path, *, start: int, end: int, steps: int = 10, spherical: bool = False,
+                split: str = "test", out: str | Path | None = None, checkpoint: str = "best",
+                device: str = "auto") -> tuple[Path, Tensor]:
+    """The decoded path from image ``start``'s code to image ``end``'s (the mean code for a VAE), in ``steps``
+    points, linear or spherical (``spherical``); a conditional VAE keeps the first image's class."""
+    if steps < 2:
+        raise ConfigError(f"--steps must be at least 2 (the two ends), got {steps}")
+    run = load_run(run_dir, "interpolate", ("reconstruction", "vae"), checkpoint=checkpoint, device=device)
+    x, y, _ = run.images(split)
+    _check_index(start, len(x), "--from", split)
+    _check_index(end, len(x), "--to", split)
+    pair, labels = x[[start, end]].to(run.device), y[[start, end]]
+    cond = _labels_arg(run, labels)
+    codes = run.model.encode(pair, cond)[0] if run.task == "vae" else run.model.encode(pair)  # (2, D)
+    t = torch.linspace(0, 1, steps, device=run.device)
+    a, b = codes[0].float(), codes[1].float()
+    path_codes = slerp(a, b, t) if spherical else torch.lerp(a, b, t[:, None])  # (steps, D)
+    if run.task == "vae":
+        decoded = torch.sigmoid(run.model.decode(path_codes, None if cond is None else cond[:1].expand(steps)).float())
+    else:
+        decoded = torch.sigmoid(run.model.decode(path_codes).float())
+    grid = torch.cat([pair[:1], decoded, pair[1:]])
+    title = f"{run.cfg.model}: {split} image {start} -> {end}, {'spherical' if spherical else 'linear'}"
+    path = save_grid(grid, _out(run, out, "interpolate"), nrow=len(grid), title=title,
+                     col_labels=["from", *[f"{v:.2f}" for v in t.tolist()], "to"])
+    return path, decoded.cpu()
+
+
+@torch.no_grad()
+def encode_split(run: LoadedRun, split: str, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
+    """The codes (N, D) of a split's images (a VAE's posterior means) and their labels (N,)."""
+    x, y, _ = run.images(split)
+    codes = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(run.device)
+        if run.task == "vae":
+            codes.append(run.model.encode(xb, _labels_arg(run, y[i:i + batch_size]))[0].float().cpu())
+        else:
+            codes.append(run.model.encode(xb).float().cpu())
+    return torch.cat(codes), y
+
+
+def pca_2d(codes: Tensor) -> Tensor:
+    """The first two principal components of (N, D) codes (N, 2); codes of two dimensions as they are."""
+    if codes.shape[1] <= 2:
+        return codes
+    centred = codes - codes.mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ v[:2].T
+
+
+def embed(run_dir: Path, *, split: str = "test", out: str | Path | None = None, plot: str | Path | None = None,
+          checkpoint: str = "best", device: str = "auto") -> tuple[Path, Path | None, Tensor, Tensor]:
+    """The codes of a split's images into ``out`` (npz: ``codes`` (N, D), ``labels`` (N,)) and, with
+    ``plot``, a 2-D scatter coloured by class (the first two principal components when D > 2)."""
+    run = load_run(run_dir, "embed", ("reconstruction", "vae"), checkpoint=checkpoint, device=device)
+    codes, labels = encode_split(run, split)
+    npz = Path(out) if out else run.run_dir / f"codes_{split}.npz"
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(npz, codes=codes.numpy(), labels=labels.numpy())
+    figure = None
+    if plot:
+        names = run.images(split)[2]
+        figure = scatter_codes(pca_2d(codes), labels, names, Path(plot),
+                               title=f"{run.cfg.model} codes of {run.cfg.data} {split}"
+                                     + (f" (PCA of {codes.shape[1]} dimensions)" if codes.shape[1] > 2 else ""))
+    return npz, figure, codes, labels
+
+
+def scatter_codes(points: Tensor, labels: Tensor, names: tuple[str, ...], path: Path, title: str = "") -> Path:
+    """A 2-D scatter of ``points`` (N, 2) coloured by ``labels``, with a legend of class ``names``."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("drawing codes needs matplotlib: pip install matplotlib") from None
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    cmap = plt.get_cmap("tab10")
+    for k in range(int(labels.max()) + 1 if len(labels) else 0):
+        mask = labels == k
+        ax.scatter(points[mask, 0].numpy(), points[mask, 1].numpy(), s=2, color=cmap(k % 10),
+                   label=names[k] if k < len(names) else str(k))
+    ax.legend(markerscale=5, fontsize=7, loc="best")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@torch.no_grad()
+def style(run_dir: Path, *, index: int, split: str = "test", out: str | Path | None = None,
+          checkpoint: str = "best", device: str = "auto") -> tuple[Path, Tensor]:
+    """Style transfer by a conditional VAE: image ``index``'s code (its posterior mean given its own class)
+    decoded under every class, so that what the code holds (thickness, slant, shade) stays and the class
+    changes."""
+    run = load_run(run_dir, "style", ("vae",), checkpoint=checkpoint, device=device)
+    if not run.model.conditional:
+        raise ConfigError(f"`archzoo style` needs a conditional VAE (cvae); {run.cfg.model} is not conditional "
+                          f"({_applies('vae').replace(', style (conditional VAEs)', '')})")
+    x, y, names = run.images(split)
+    _check_index(index, len(x), "--from", split)
+    image, label = x[index:index + 1].to(run.device), y[index:index + 1].to(run.device)
+    mu, _ = run.model.encode(image, label)
+    k = run.model.num_classes
+    decoded = torch.sigmoid(run.model.decode(mu.expand(k, -1), torch.arange(k, device=run.device)).float())
+    grid = torch.cat([image, decoded])
+    cols = [f"input ({names[int(label)]})", *names[:k]]
+    path = save_grid(grid, _out(run, out, "style"), nrow=k + 1, col_labels=[c[:9] for c in cols],
+                     title=f"{run.cfg.model}: {split} image {index}'s code under every class")
+    return path, decoded.cpu()
