@@ -12,6 +12,16 @@ import torch
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """What archzoo computes once and caches (the feature classifiers of sample metrics) goes to a directory
+    of this test session, not the user's ~/.cache/archzoo."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARCHZOO_CACHE", str(tmp_path_factory.mktemp("archzoo-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def real_fashion_dir() -> Path:
     """The directory the loaders read the real Fashion-MNIST from (verified, as the loaders do);

@@ -23,7 +23,7 @@ def runs(tmp_path_factory, real_data_root: Path) -> dict[str, Path]:
     for name, model, kw in (("ae", "ae_mlp", dict(latent_dim=2)), ("vae", "vae_mlp", {}), ("cvae", "cvae", {})):
         cfg = TrainConfig(model=model, data="fashion-mnist", data_root=str(real_data_root), out=str(base / name),
                           subset=1200, epochs=1, batch_size=32, lr=2e-3, optimizer="adam", val_size=200,
-                          eval_batch_size=1000, iw_samples=0, model_overrides=kw,
+                          eval_batch_size=1000, iw_samples=0, eval_samples=0, model_overrides=kw,
                           **(dict(noise="masking", noise_level=0.25) if name == "ae" else {}))
         train(cfg, progress=False)
         out[name] = base / name

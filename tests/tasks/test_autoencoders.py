@@ -63,7 +63,8 @@ def test_kl_warmup_rises_linearly_to_beta() -> None:
 
 
 def _cfg(tmp_path: Path, model: str, root: Path, **kw) -> TrainConfig:
-    settings = dict(subset=3000, epochs=2, batch_size=32, eval_batch_size=500, iw_samples=20, seed=0, lr=3e-3)
+    settings = dict(subset=3000, epochs=2, batch_size=32, eval_batch_size=500, iw_samples=20, seed=0, lr=3e-3,
+                    eval_samples=0)
     settings.update(kw)
     return TrainConfig(model=model, data="fashion-mnist", data_root=str(root), out=str(tmp_path / model),
                        optimizer="adam", val_size=500, **settings)
@@ -119,3 +120,20 @@ def test_denoising_run_resumes_exactly(tmp_path: Path, real_data_root: Path) -> 
 def test_bad_settings_are_one_line(argv: list[str], needles: tuple[str, ...], capsys, tmp_path: Path,
                                    real_data_root: Path) -> None:
     _fails(capsys, [*argv, "--data-root", str(real_data_root), "--out", str(tmp_path / "run"), "--quiet"], *needles)
+
+
+def test_train_classes_keeps_the_test_split_whole() -> None:
+    from archzoo.data import Dataset, Split
+    from archzoo.tasks.base import keep_classes
+
+    y = torch.arange(40) % 4
+    split = Split(torch.zeros(40, 1, 2, 2, dtype=torch.uint8), y)
+    ds = Dataset("toy", "classification", {"train": split, "test": split}, (1, 2, 2), num_classes=4,
+                 classes=("a", "b", "c", "d"))
+    kept = keep_classes(ds, "1, 3")
+    assert set(kept.splits["train"].y.tolist()) == {1, 3} and len(kept.splits["train"]) == 20
+    assert len(kept.splits["test"]) == 40
+    with pytest.raises(ConfigError, match=r"among 0 \(a\), 1 \(b\), 2 \(c\), 3 \(d\); got '4'"):
+        keep_classes(ds, "4")
+    with pytest.raises(ConfigError, match="class ids separated by commas"):
+        keep_classes(ds, "shoes")

@@ -268,6 +268,28 @@ def encode_split(run: LoadedRun, split: str, batch_size: int = 1000) -> tuple[Te
     return torch.cat(codes), y
 
 
+@torch.no_grad()
+def image_scores(run: LoadedRun, split: str, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
+    """How badly the run's model explains each image of ``split`` (N,), with the labels (N,): an
+    autoencoder's reconstruction error (mean squared, per pixel), a VAE's negative ELBO (one code per image
+    from a seeded generator). High scores flag anomalies."""
+    from archzoo.models.autoencoder import kl_divergence
+
+    x, y, _ = run.images(split)
+    scores = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(run.device)
+        if run.task == "vae":
+            cond = _labels_arg(run, y[i:i + batch_size])
+            mu, logvar = run.model.encode(xb, cond)
+            eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(i)).to(mu)
+            logits = run.model.decode(run.model.reparameterize(mu, logvar, eps), cond)
+            scores.append((kl_divergence(mu, logvar) - run.model.log_prob(logits, xb)).cpu())
+        else:
+            scores.append((run.model.reconstruct(xb) - xb).square().flatten(1).mean(1).cpu())
+    return torch.cat(scores), y
+
+
 def pca_2d(codes: Tensor) -> Tensor:
     """The first two principal components of (N, D) codes (N, 2); codes of two dimensions as they are."""
     if codes.shape[1] <= 2:

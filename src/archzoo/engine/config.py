@@ -41,6 +41,7 @@ class TrainConfig:
     augment: str | None = None  # None: the dataset's default augmentation
     val_size: float = 0.0  # samples (>= 1) or fraction (< 1) carved from train when data has no val
     subset: int = 0  # use only this many training samples (0 = all)
+    train_classes: str = ""  # "3" or "0,1,2": train and validate on these classes only; test keeps them all
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N; config.json records what it resolved to
     precision: str = "fp32"  # fp32 | bf16 | fp16 | auto; config.json records what it resolved to
@@ -75,6 +76,7 @@ class TrainConfig:
     beta: float = 1.0  # the weight of the KL term in training (beta-VAE); the reported ELBO always uses 1
     kl_warmup_epochs: float = 0.0  # the KL weight rises linearly from 0 to beta over these epochs
     iw_samples: int = 100  # importance samples per test image for nll_iw (Burda et al.; 0: not computed)
+    eval_samples: int = 10_000  # images a generative run draws at its end for metrics.samples (0: none)
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -108,9 +110,11 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least 1 (1: greedy decoding), got {getattr(self, name)}")
         if self.length_penalty < 0:
             raise ConfigError(f"length_penalty must be >= 0 (0: none), got {self.length_penalty}")
-        if self.beta < 0 or self.kl_warmup_epochs < 0 or self.iw_samples < 0:
-            raise ConfigError(f"beta, kl_warmup_epochs and iw_samples must be >= 0, got {self.beta}, "
-                              f"{self.kl_warmup_epochs}, {self.iw_samples}")
+        if min(self.beta, self.kl_warmup_epochs, self.iw_samples, self.eval_samples) < 0:
+            raise ConfigError(f"beta, kl_warmup_epochs, iw_samples and eval_samples must be >= 0, got {self.beta}, "
+                              f"{self.kl_warmup_epochs}, {self.iw_samples}, {self.eval_samples}")
+        if self.eval_samples == 1:
+            raise ConfigError("eval_samples must be 0 (none) or at least 2 (a distance needs two samples)")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
         if not (self.fold == -1 or 0 <= self.fold < self.folds):

@@ -304,6 +304,12 @@ class Trainer:
                         self._log_metrics({"epoch": st["epoch"], "split": split,
                                            "elapsed_s": round(self._elapsed(), 3), **metrics})
                 self._save("last")
+                final_metrics = getattr(self.task, "final_metrics", None)  # e.g. a generator's samples, judged
+                if final_metrics is not None:
+                    for split, metrics in final_metrics(self.model, self.cfg).items():
+                        final[split] = metrics
+                        self._log_metrics({"epoch": st["epoch"], "split": split,
+                                           "elapsed_s": round(self._elapsed(), 3), **metrics})
             summary = {
                 "model": self.cfg.model, "data": self.cfg.data, "task": self.task.name,
                 "params": count_params(self.model), "epochs_done": st["epoch"],

@@ -97,7 +97,10 @@ def unwrap_model(model: nn.Module) -> nn.Module:
 # ---- tensors in memory: images and tables --------------------------------------------------------
 
 def subset_and_carve(ds: Dataset, cfg: TrainConfig) -> Dataset:
-    """Apply --subset and the validation carve-out to a dataset of tensors, as config.json records."""
+    """Apply train_classes, --subset and the validation carve-out to a dataset of tensors, as config.json
+    records."""
+    if cfg.train_classes:
+        ds = keep_classes(ds, cfg.train_classes)
     if cfg.subset and cfg.subset < len(ds.splits["train"]):
         g = torch.Generator().manual_seed(cfg.seed)
         idx = torch.randperm(len(ds.splits["train"]), generator=g)[: cfg.subset].sort().values
@@ -107,6 +110,28 @@ def subset_and_carve(ds: Dataset, cfg: TrainConfig) -> Dataset:
         size: int | float = int(cfg.val_size) if cfg.val_size >= 1 else float(cfg.val_size)
         ds = carve_validation(ds, size, cfg.seed)
     return ds
+
+
+def keep_classes(ds: Dataset, classes: str) -> Dataset:
+    """``ds`` with its training split (and validation split, if it has one) cut to the images of ``classes``
+    ("3" or "0,1,2"); the test split keeps every class, so that a model of the normal classes can be
+    asked about the others (anomaly detection)."""
+    k = ds.num_classes or 0
+    try:
+        wanted = sorted({int(c) for c in str(classes).replace(" ", "").split(",") if c != ""})
+    except ValueError:
+        wanted = []
+    if not wanted or k == 0 or not all(0 <= c < k for c in wanted):
+        names = ", ".join(f"{i} ({n})" for i, n in enumerate(ds.classes)) if ds.classes else f"0..{k - 1}"
+        raise ConfigError(f"train_classes must be class ids separated by commas, among {names}; got {classes!r}"
+                          if k else f"train_classes needs a dataset of classes; {ds.name} has none")
+    splits = dict(ds.splits)
+    for name in ("train", "val"):
+        if name in splits:
+            split = splits[name]
+            mask = torch.isin(split.y, torch.tensor(wanted))
+            splits[name] = type(split)(split.x[mask], split.y[mask])
+    return dataclasses.replace(ds, splits=splits)
 
 
 class TensorPlan:

@@ -134,3 +134,28 @@ class VAETask:
         if k > 0:
             metrics.update(nll_iw=nll_sum / n, iw_samples=k)
         return metrics
+
+    def final_metrics(self, model: nn.Module, cfg: TrainConfig) -> dict[str, dict[str, Any]]:
+        """At the end of a run: ``eval_samples`` images from the prior, judged by the dataset's feature
+        classifier (see archzoo.analysis.generated), as ``metrics.samples``."""
+        from archzoo.analysis.generated import FEATURE_CLASSIFIERS, sample_metrics
+
+        if cfg.eval_samples == 0 or cfg.data not in FEATURE_CLASSIFIERS:
+            return {}
+        model = unwrap_model(model)
+        was_training = model.training
+        model.eval()
+        try:
+            return {"samples": sample_metrics(lambda k, g: draw(model, k, g), cfg.data, n=cfg.eval_samples,
+                                              data_root=cfg.data_root, seed=cfg.seed)}
+        finally:
+            model.train(was_training)
+
+
+def draw(model: nn.Module, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    """``n`` images from a VAE's prior (a conditional one: of classes drawn uniformly) and those classes."""
+    classes = None
+    if model.conditional:
+        classes = torch.randint(0, model.num_classes, (n,), generator=generator)
+    device = next(model.parameters()).device
+    return model.sample(n, None if classes is None else classes.to(device), generator), classes

@@ -1,0 +1,301 @@
+"""Autoencoders and VAEs on Fashion-MNIST, each application against the method a user would otherwise use,
+measured in the same run on the same split.
+
+    python benchmarks/autoencoders.py                       # every part
+    python benchmarks/autoencoders.py --parts vae samples   # some parts
+
+Parts:
+  vae       benchmarks/reference_vae_example.py (PyTorch's vae example: 10 epochs, per-sample DataLoader)
+            against `archzoo train vae_mlp` and `vae_conv` with their default recipes: test negative ELBO
+            (one code per image, nats) and training wall time; nll_iw (k = 100) for archzoo's.
+  dimred    2-D codes of `ae_mlp --set latent_dim=2` against PCA and t-SNE (scikit-learn) of the raw pixels
+            of the 10,000 test images: 5-NN accuracy in 2-D (5-fold cross-validation), trustworthiness
+            (5 neighbours), wall time.
+  features  a logistic regression on 32-D codes (ae_mlp; vae_mlp with latent_dim=32: posterior means)
+            against PCA-32 and the raw pixels: fitted on the training images, test accuracy.
+  denoise   ae_conv trained with Gaussian noise of sigma 0.1, 0.3, 0.5 (10 epochs each): PSNR on the
+            first 1,000 test images against the noisy input and scikit-image's non-local means.
+  anomaly   one class at a time (train on it, score all test images) and 9 against 1 (train on the other
+            nine): AUROC of ae_mlp's reconstruction error and vae_mlp's negative ELBO against PCA
+            reconstruction error, a one-class SVM and an isolation forest on the raw pixels.
+  samples   metrics.samples (fid_clf, kid_clf, classes covered, class TV, with the floor) of vae_mlp,
+            vae_conv (from the vae part) and cvae.
+
+Writes docs/results/autoencoders.{md,json} (the parts measured, merged with those already there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from _common import RESULTS, git_commit, load_average, machine, stamp, write_result
+
+HERE = Path(__file__).resolve().parent
+PARTS = ("vae", "dimred", "features", "denoise", "anomaly", "samples")
+
+
+def archzoo_train(model: str, out: Path, *args: str) -> dict:
+    """`archzoo train MODEL --data fashion-mnist ARGS` into ``out`` (reused when already finished)."""
+    if not (out / "summary.json").is_file():
+        subprocess.run([sys.executable, "-m", "archzoo.cli", "train", model, "--data", "fashion-mnist", "--out",
+                        str(out), "--quiet", *args], check=True)
+    return json.loads((out / "summary.json").read_text())
+
+
+def training_seconds(run: Path) -> float:
+    """Wall seconds to the end of the last epoch's validation (the final test evaluation not included)."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return max(r["elapsed_s"] for r in rows if r["split"] == "val")
+
+
+def part_vae(runs: Path) -> dict:
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, str(HERE / "reference_vae_example.py")], check=True, capture_output=True,
+                         text=True).stdout
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    ref = {"test_neg_elbo": lines[-1]["test_loss"], "train_s": lines[-2]["elapsed_s"], "params": lines[-1]["params"],
+           "process_s": round(time.perf_counter() - t0, 1), "epochs": len(lines) - 1}
+    rows = {"reference": ref}
+    for model in ("vae_mlp", "vae_conv"):
+        summary = archzoo_train(model, runs / model)
+        test = summary["metrics"]["test"]
+        rows[model] = {"test_neg_elbo": test["neg_elbo"], "recon": test["recon"], "kl": test["kl"],
+                       "nll_iw": test.get("nll_iw"), "active_units": test["active_units"], "psnr": test["psnr"],
+                       "train_s": training_seconds(runs / model), "run_s": summary["wall_time_s"],
+                       "params": summary["params"], "epochs": summary["epochs_done"]}
+    return rows
+
+
+def _knn_accuracy(points: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return float(cross_val_score(KNeighborsClassifier(5), points, labels, cv=5).mean())
+
+
+def _codes(run: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    from archzoo.analysis import latent
+
+    loaded = latent.load_run(run, "embed", ("reconstruction", "vae"), device="cpu")
+    codes, labels = latent.encode_split(loaded, split)
+    return codes.numpy(), labels.numpy()
+
+
+def _pixels(split: str) -> tuple[np.ndarray, np.ndarray]:
+    import archzoo
+
+    s = archzoo.load_dataset("fashion-mnist").splits[split]
+    return s.x.reshape(len(s.x), -1).float().div(255).numpy(), s.y.numpy()
+
+
+def part_dimred(runs: Path) -> dict:
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE, trustworthiness
+
+    x, y = _pixels("test")
+    t0 = time.perf_counter()
+    archzoo_train("ae_mlp", runs / "ae_mlp_2d", "--set", "latent_dim=2")
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ae, _ = _codes(runs / "ae_mlp_2d", "test")
+    ae_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pca = PCA(2, random_state=0).fit_transform(x)
+    pca_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tsne = TSNE(2, init="pca", random_state=0).fit_transform(x)
+    tsne_s = time.perf_counter() - t0
+    out = {}
+    for name, points, seconds in (("ae_mlp (2-D code)", ae, ae_s), ("PCA", pca, pca_s), ("t-SNE", tsne, tsne_s)):
+        out[name] = {"knn5_accuracy": _knn_accuracy(points, y),
+                     "trustworthiness": float(trustworthiness(x, points, n_neighbors=5)),
+                     "embed_s": round(seconds, 2)}
+    out["ae_mlp (2-D code)"]["train_s"] = round(train_s, 1)
+    return out
+
+
+def part_features(runs: Path) -> dict:
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    xtr, ytr = _pixels("train")
+    xte, yte = _pixels("test")
+    archzoo_train("ae_mlp", runs / "ae_mlp")
+    archzoo_train("vae_mlp", runs / "vae_mlp_32", "--set", "latent_dim=32")
+    sets = {"ae_mlp code (32)": (_codes(runs / "ae_mlp", "train")[0], _codes(runs / "ae_mlp", "test")[0]),
+            "vae_mlp posterior mean (32)": (_codes(runs / "vae_mlp_32", "train")[0],
+                                            _codes(runs / "vae_mlp_32", "test")[0])}
+    pca = PCA(32, random_state=0).fit(xtr)
+    sets["PCA-32 of the pixels"] = (pca.transform(xtr), pca.transform(xte))
+    sets["raw pixels (784)"] = (xtr, xte)
+    out = {}
+    for name, (a, b) in sets.items():
+        t0 = time.perf_counter()
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(a, ytr)
+        out[name] = {"test_accuracy": float(clf.score(b, yte)), "fit_s": round(time.perf_counter() - t0, 1)}
+    return out
+
+
+def part_denoise(runs: Path) -> dict:
+    from skimage.restoration import denoise_nl_means
+
+    from archzoo.analysis import latent
+    from archzoo.tasks.reconstruction import corrupt, psnr
+
+    x = torch.from_numpy(_pixels("test")[0][:1000]).view(-1, 1, 28, 28)
+    out = {}
+    for sigma in (0.1, 0.3, 0.5):
+        run = runs / f"dae_{sigma}"
+        archzoo_train("ae_conv", run, "--epochs", "10", "--set", "noise=gaussian", "--set", f"noise_level={sigma}")
+        noisy = corrupt(x, "gaussian", sigma, torch.Generator().manual_seed(0))
+        model = latent.load_run(run, "reconstruct", ("reconstruction",), device="cpu").model
+        t0 = time.perf_counter()
+        dae = torch.cat([model.reconstruct(noisy[i:i + 500]) for i in range(0, len(noisy), 500)])
+        dae_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        nlm = torch.stack([torch.from_numpy(denoise_nl_means(img[0].numpy(), h=0.8 * sigma, sigma=sigma,
+                                                             patch_size=5, patch_distance=6, fast_mode=True))
+                           for img in noisy]).unsqueeze(1).float()
+        nlm_s = time.perf_counter() - t0
+        out[str(sigma)] = {"noisy_psnr": float(psnr(noisy, x).mean()), "dae_psnr": float(psnr(dae, x).mean()),
+                           "nl_means_psnr": float(psnr(nlm, x).mean()), "dae_s": round(dae_s, 2),
+                           "nl_means_s": round(nlm_s, 2)}
+    return out
+
+
+def part_anomaly(runs: Path) -> dict:
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import roc_auc_score
+    from sklearn.svm import OneClassSVM
+
+    from archzoo.analysis import latent
+
+    xtr, ytr = _pixels("train")
+    xte, yte = _pixels("test")
+    out: dict = {"one_class": {}, "nine_vs_one": {}}
+    for setting in out:
+        for c in range(10):
+            normal = [c] if setting == "one_class" else [k for k in range(10) if k != c]
+            anomalous = ~np.isin(yte, normal)
+            keep = ",".join(map(str, normal))
+            row = {}
+            for model in ("ae_mlp", "vae_mlp"):
+                run = runs / f"anomaly_{setting}_{c}_{model}"
+                archzoo_train(model, run, "--epochs", "10", "--set", f"train_classes={keep}", "--set", "iw_samples=0",
+                              "--set", "eval_samples=0")
+                scores, _ = latent.image_scores(latent.load_run(run, "score", ("reconstruction", "vae"),
+                                                                device="cpu"), "test")
+                row[model] = float(roc_auc_score(anomalous, scores.numpy()))
+            fit = xtr[np.isin(ytr, normal)]
+            pca = PCA(32, random_state=0).fit(fit)
+            recon = pca.inverse_transform(pca.transform(xte))
+            row["PCA-32 reconstruction error"] = float(roc_auc_score(anomalous, ((xte - recon) ** 2).mean(1)))
+            sub = fit[np.random.default_rng(0).permutation(len(fit))[:10000]]  # the SVM is quadratic in n
+            row["one-class SVM"] = float(roc_auc_score(anomalous, -OneClassSVM(nu=0.1, gamma="scale").fit(sub)
+                                                      .score_samples(xte)))
+            row["isolation forest"] = float(roc_auc_score(anomalous, -IsolationForest(random_state=0).fit(fit)
+                                                         .score_samples(xte)))
+            out[setting][str(c)] = row
+    for rows in out.values():
+        methods = next(iter(rows.values())).keys()
+        rows["mean"] = {m: float(np.mean([rows[str(c)][m] for c in range(10)])) for m in methods}
+    return out
+
+
+def part_samples(runs: Path) -> dict:
+    out = {}
+    for model in ("vae_mlp", "vae_conv", "cvae"):
+        summary = archzoo_train(model, runs / model)
+        out[model] = summary["metrics"]["samples"]
+    return out
+
+
+def markdown(results: dict, meta: dict) -> str:
+    lines = ["# Autoencoders and VAEs on Fashion-MNIST", "",
+             f"Measured {meta['date']} at commit {meta['commit']} on {meta['machine']} (load average "
+             f"{meta['load']:.1f}) by `{meta['command']}`; each part trains archzoo's models with their default "
+             "recipes (unless said) and runs its baseline in the same process, on the same images.", ""]
+    if "vae" in results:
+        r = results["vae"]
+        lines += ["## VAE against PyTorch's example", "",
+                  "| program | parameters | epochs | training wall time | test -ELBO (nats/image) | nll_iw (k=100) |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        lines.append(f"| reference: pytorch/examples vae (per-sample DataLoader) | {r['reference']['params']:,} | "
+                     f"{r['reference']['epochs']} | {r['reference']['train_s']:.1f} s | "
+                     f"{r['reference']['test_neg_elbo']:.2f} | |")
+        for m in ("vae_mlp", "vae_conv"):
+            lines.append(f"| archzoo `{m}` | {r[m]['params']:,} | {r[m]['epochs']} | {r[m]['train_s']:.1f} s | "
+                         f"{r[m]['test_neg_elbo']:.2f} | {r[m]['nll_iw']:.2f} |")
+        lines.append("")
+    if "dimred" in results:
+        lines += ["## 2-D maps of the 10,000 test images", "",
+                  "| method | 5-NN accuracy in 2-D | trustworthiness (5) | wall time |", "|---|---:|---:|---:|"]
+        for name, r in results["dimred"].items():
+            extra = f" (+ {r['train_s']:.0f} s training, once)" if "train_s" in r else ""
+            lines.append(f"| {name} | {r['knn5_accuracy']:.4f} | {r['trustworthiness']:.4f} | "
+                         f"{r['embed_s']:.2f} s{extra} |")
+        lines.append("")
+    if "features" in results:
+        lines += ["## Codes as features: logistic regression, test accuracy", "", "| features | accuracy | fit |",
+                  "|---|---:|---:|"]
+        lines += [f"| {n} | {r['test_accuracy']:.4f} | {r['fit_s']:.1f} s |" for n, r in results["features"].items()]
+        lines.append("")
+    if "denoise" in results:
+        lines += ["## Denoising: PSNR (dB) on 1,000 test images", "",
+                  "| sigma | noisy input | non-local means (scikit-image) | archzoo `ae_conv` DAE |",
+                  "|---:|---:|---:|---:|"]
+        lines += [f"| {s} | {r['noisy_psnr']:.2f} | {r['nl_means_psnr']:.2f} | {r['dae_psnr']:.2f} |"
+                  for s, r in results["denoise"].items()]
+        lines.append("")
+    if "anomaly" in results:
+        for setting, title in (("one_class", "one class normal"), ("nine_vs_one", "nine classes normal")):
+            rows = results["anomaly"][setting]
+            methods = list(rows["mean"])
+            lines += [f"## Anomaly detection, {title}: AUROC", "", "| class | " + " | ".join(methods) + " |",
+                      "|---|" + "---:|" * len(methods)]
+            lines += [f"| {c} | " + " | ".join(f"{rows[c][m]:.4f}" for m in methods) + " |" for c in rows]
+            lines.append("")
+    if "samples" in results:
+        lines += ["## Samples judged by the feature classifier", "",
+                  "| model | fid_clf | floor | kid_clf | floor | classes covered | class TV |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for m, r in results["samples"].items():
+            lines.append(f"| `{m}` | {r['fid_clf']:.2f} | {r['fid_clf_floor']:.2f} | {r['kid_clf']:.4f} | "
+                         f"{r['kid_clf_floor']:.4f} | {r['classes_covered']} | {r['class_tv']:.3f} |")
+        c = next(iter(results["samples"].values()))["classifier"]
+        lines += ["", f"Classifier: `{c['command']}` ({c['model']}, weights {c['weights_sha256']}, test accuracy "
+                      f"{c['test_accuracy']:.4f}).", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    p.add_argument("--runs", default="runs/autoencoders", help="where the runs are kept (reused when finished)")
+    args = p.parse_args()
+    runs = Path(args.runs)
+    previous = RESULTS / "autoencoders.json"
+    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
+    for part in args.parts:
+        t0 = time.perf_counter()
+        data["results"][part] = globals()[f"part_{part}"](runs)
+        print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
+            "command": "python benchmarks/autoencoders.py " + " ".join(sys.argv[1:])}
+    data.setdefault("meta", {}).update({part: meta for part in args.parts})
+    print(write_result("autoencoders", markdown(data["results"], meta), data))
+
+
+if __name__ == "__main__":
+    main()
