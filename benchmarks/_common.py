@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.data import Dataset
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 
@@ -53,3 +54,19 @@ def git_commit() -> str:
 
 def stamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+class PerSample(Dataset):
+    """Images fed the way torchvision's datasets feed them: uint8 arrays converted one sample at a time by
+    ``transform``, behind a DataLoader (the data path of PyTorch's examples)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, transform) -> None:
+        self.images = x[:, 0].numpy()  # (N, 28, 28) uint8, as torchvision's dataset holds them
+        self.labels = y.tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[i]), self.labels[i]

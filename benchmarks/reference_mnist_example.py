@@ -22,9 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 import archzoo
+from _common import PerSample
 
 
 class Net(nn.Module):
@@ -57,19 +58,6 @@ def _transform():
         return to_tensor_normalize
 
 
-class PerSample(Dataset):
-    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.images = x[:, 0].numpy()  # (N, 28, 28) uint8, like torchvision's dataset holds them
-        self.labels = y.tolist()
-        self.transform = _transform()
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[i]), self.labels[i]
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--epochs", type=int, default=3)
@@ -79,8 +67,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     ds = archzoo.load_dataset("fashion-mnist")
-    train = DataLoader(PerSample(ds.splits["train"].x, ds.splits["train"].y), batch_size=64, shuffle=True)
-    test = DataLoader(PerSample(ds.splits["test"].x, ds.splits["test"].y), batch_size=1000)
+    train = DataLoader(PerSample(ds.splits["train"].x, ds.splits["train"].y, _transform()), batch_size=64, shuffle=True)
+    test = DataLoader(PerSample(ds.splits["test"].x, ds.splits["test"].y, _transform()), batch_size=1000)
     model = Net()
     opt = torch.optim.Adadelta(model.parameters(), lr=1.0)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 import archzoo
+from _common import PerSample
 
 
 class VAE(nn.Module):
@@ -70,19 +71,6 @@ def _to_tensor():
         return to_tensor
 
 
-class PerSample(Dataset):
-    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.images = x[:, 0].numpy()  # (N, 28, 28) uint8, as torchvision's dataset holds them
-        self.labels = y.tolist()
-        self.transform = _to_tensor()
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[i]), self.labels[i]
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", default="fashion-mnist")
@@ -92,8 +80,9 @@ def main() -> None:
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     ds = archzoo.load_dataset(args.data)
-    train = DataLoader(PerSample(ds.splits["train"].x, ds.splits["train"].y), batch_size=128, shuffle=True)
-    test = DataLoader(PerSample(ds.splits["test"].x, ds.splits["test"].y), batch_size=128)
+    train = DataLoader(PerSample(ds.splits["train"].x, ds.splits["train"].y, _to_tensor()), batch_size=128,
+                       shuffle=True)
+    test = DataLoader(PerSample(ds.splits["test"].x, ds.splits["test"].y, _to_tensor()), batch_size=128)
     model = VAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, args.epochs + 1):

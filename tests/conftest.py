@@ -94,3 +94,21 @@ def one_and_two_processes():
     """The function that trains a run in one process and in two (torchrun, gloo) and returns both
     runs' model tensors, for the distributed-equivalence tests of every task."""
     return _train_one_and_two_processes
+
+
+@pytest.fixture
+def cli_fails(capsys):
+    """``cli_fails(argv, *needles)``: `archzoo ARGV` exits 2 with one line on stderr, no traceback, holding
+    every needle; returns the line."""
+    from archzoo.cli import main
+
+    def check(argv: list[str], *needles: str) -> str:
+        code = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert code == 2, f"exit {code}, stderr {err!r}"
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, f"expected one line, got:\n{err}"
+        for n in needles:
+            assert n in err, f"{n!r} not in {err!r}"
+        return err
+
+    return check

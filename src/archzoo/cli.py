@@ -278,6 +278,17 @@ def _run_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
 
 
+def _image_command(sub: Any, name: str, help: str, fn: Any) -> argparse.ArgumentParser:
+    """A command over an image run's split that draws a figure: RUN_DIR, --split, --out, --checkpoint, --device."""
+    s = sub.add_parser(name, help=help)
+    s.add_argument("run_dir")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", metavar="PNG", help=f"the figure (default RUN/figures/{name}.png)")
+    _run_options(s)
+    s.set_defaults(fn=fn)
+    return s
+
+
 # ---- parser --------------------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -378,27 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     s.set_defaults(fn=cmd_translate)
 
-    s = sub.add_parser("reconstruct", help="an autoencoder or VAE run's reconstructions of test images")
-    s.add_argument("run_dir")
+    s = _image_command(sub, "reconstruct", "an autoencoder or VAE run's reconstructions of test images",
+                       cmd_reconstruct)
     s.add_argument("--n", type=int, default=16, help="how many images (default 16)")
     s.add_argument("--noise", help="corrupt the inputs first: none, gaussian, masking, salt_pepper (default: the "
                                    "run's training noise)")
     s.add_argument("--noise-level", type=float, help="the noise's level (gaussian: sigma; others: the fraction)")
-    s.add_argument("--split", default="test")
-    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/reconstruct.png)")
-    _run_options(s)
-    s.set_defaults(fn=cmd_reconstruct)
 
-    s = sub.add_parser("interpolate", help="decode the path between two images' codes")
-    s.add_argument("run_dir")
+    s = _image_command(sub, "interpolate", "decode the path between two images' codes", cmd_interpolate)
     s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the first image")
     s.add_argument("--to", dest="end", type=int, required=True, metavar="J", help="index of the last image")
     s.add_argument("--steps", type=int, default=10)
     s.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
-    s.add_argument("--split", default="test")
-    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/interpolate.png)")
-    _run_options(s)
-    s.set_defaults(fn=cmd_interpolate)
 
     s = sub.add_parser("embed", help="the codes of a split's images, and a 2-D scatter of them by class")
     s.add_argument("run_dir")
@@ -408,13 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(s)
     s.set_defaults(fn=cmd_embed)
 
-    s = sub.add_parser("style", help="a conditional VAE: one image's code decoded under every class")
-    s.add_argument("run_dir")
+    s = _image_command(sub, "style", "a conditional VAE: one image's code decoded under every class", cmd_style)
     s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the image")
-    s.add_argument("--split", default="test")
-    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/style.png)")
-    _run_options(s)
-    s.set_defaults(fn=cmd_style)
     return p
 
 

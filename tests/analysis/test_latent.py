@@ -37,14 +37,6 @@ def _ok(capsys, argv: list[str]) -> str:
     return captured.out
 
 
-def _fails(capsys, argv: list[str], *needles: str) -> None:
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, (code, err)
-    for n in needles:
-        assert n in err, f"{n!r} not in {err!r}"
-
-
 def _png(path: Path) -> None:
     assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -123,13 +115,13 @@ def test_style_keeps_the_code_and_changes_the_class(runs, tmp_path: Path) -> Non
     (["reconstruct", "{vae}", "--split", "dev"], ("no split 'dev'",)),
     (["interpolate", "{vae}", "--from", "0", "--to", "1", "--steps", "1"], ("at least 2",)),
 ])
-def test_bad_input(argv: list[str], needles: tuple[str, ...], runs, capsys) -> None:
-    _fails(capsys, [a.format(**{k: str(v) for k, v in runs.items()}) for a in argv], *needles)
+def test_bad_input(argv: list[str], needles: tuple[str, ...], runs, cli_fails) -> None:
+    cli_fails([a.format(**{k: str(v) for k, v in runs.items()}) for a in argv], *needles)
 
 
-def test_commands_on_runs_they_do_not_apply_to(tmp_path: Path, capsys, real_data_root: Path) -> None:
+def test_commands_on_runs_they_do_not_apply_to(tmp_path: Path, cli_fails) -> None:
     train(TrainConfig(model="mlp", data="digits", out=str(tmp_path / "clf"), epochs=1), progress=False)
-    _fails(capsys, ["interpolate", str(tmp_path / "clf"), "--from", "0", "--to", "1"],
+    cli_fails(["interpolate", str(tmp_path / "clf"), "--from", "0", "--to", "1"],
            "applies to reconstruction and vae runs", "classification run")
-    _fails(capsys, ["embed", str(tmp_path / "clf")], "use `archzoo eval` on it")
-    _fails(capsys, ["sample", str(tmp_path / "clf")], "language-model runs")
+    cli_fails(["embed", str(tmp_path / "clf")], "use `archzoo eval` on it")
+    cli_fails(["sample", str(tmp_path / "clf")], "language-model runs")

@@ -16,14 +16,6 @@ from archzoo.tasks.reconstruction import corrupt, psnr
 from archzoo.tasks.vae import VAETask
 
 
-def _fails(capsys, argv: list[str], *needles: str) -> None:
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, (code, err)
-    for n in needles:
-        assert n in err, f"{n!r} not in {err!r}"
-
-
 def test_noises_hit_what_they_say() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.full((64, 1, 28, 28), 0.5)
@@ -117,9 +109,9 @@ def test_denoising_run_resumes_exactly(tmp_path: Path, real_data_root: Path) -> 
     (["train", "ae_mlp", "--data", "mr"], ("labelled text",)),
     (["train", "vae_mlp", "--data", "iris"], ("learn images",)),
 ])
-def test_bad_settings_are_one_line(argv: list[str], needles: tuple[str, ...], capsys, tmp_path: Path,
+def test_bad_settings_are_one_line(argv: list[str], needles: tuple[str, ...], cli_fails, tmp_path: Path,
                                    real_data_root: Path) -> None:
-    _fails(capsys, [*argv, "--data-root", str(real_data_root), "--out", str(tmp_path / "run"), "--quiet"], *needles)
+    cli_fails([*argv, "--data-root", str(real_data_root), "--out", str(tmp_path / "run"), "--quiet"], *needles)
 
 
 def test_train_classes_keeps_the_test_split_whole() -> None:
