@@ -129,3 +129,30 @@ def test_train_classes_keeps_the_test_split_whole() -> None:
         keep_classes(ds, "4")
     with pytest.raises(ConfigError, match="class ids separated by commas"):
         keep_classes(ds, "shoes")
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_for_an_autoencoder(tmp_path: Path, real_data_root: Path,
+                                                    one_and_two_processes) -> None:
+    args = ["ae_mlp", "--data", "fashion-mnist", "--data-root", str(real_data_root), "--subset", "512", "--epochs",
+            "1", "--batch-size", "64", "--optimizer", "sgd", "--lr", "0.1", "--set", "hidden=(64,)", "--quiet"]
+    one, two = one_and_two_processes(tmp_path, args)
+    for k in one:  # the summed pixel cross-entropy makes large gradients: equal to float32 rounding of them
+        torch.testing.assert_close(two[k], one[k], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_vae_trains_under_torchrun(tmp_path: Path, real_data_root: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "--module", "archzoo.cli", "train", "cvae", "--data", "fashion-mnist", "--data-root",
+                          str(real_data_root), "--subset", "512", "--epochs", "1", "--batch-size", "64", "--set",
+                          "iw_samples=5", "--set", "eval_samples=0", "--out", str(tmp_path / "r"), "--quiet"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["metrics"]["test"]["nll_iw"] < summary["metrics"]["test"]["neg_elbo"]
