@@ -138,7 +138,7 @@ def _report(summary: dict[str, Any]) -> int:
     parts = []
     for split in ("val", "test"):
         m = metrics.get(split, {})
-        for key in ("accuracy", "mse", "max_error", "loss", "bpc"):
+        for key in ("accuracy", "mse", "psnr", "max_error", "neg_elbo", "nll_iw", "loss", "bpc"):
             if key in m:
                 parts.append(f"{split} {key} {m[key]:.4f}")
         if "bleu" in m:  # translation: BLEU is 0-100
