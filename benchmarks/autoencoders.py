@@ -287,6 +287,10 @@ def main() -> None:
     runs = Path(args.runs)
     previous = RESULTS / "autoencoders.json"
     data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
+    if {"vae", "samples"} & set(args.parts):  # the feature classifier of metrics.samples, trained once, first
+        from archzoo.analysis.generated import feature_classifier
+
+        feature_classifier("fashion-mnist", progress=False)
     for part in args.parts:
         t0 = time.perf_counter()
         data["results"][part] = globals()[f"part_{part}"](runs)

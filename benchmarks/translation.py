@@ -46,10 +46,17 @@ def train_and_score(model: str, data: str, runs: Path, max_time: float, rescore:
         result = subprocess.run([sys.executable, "-m", "archzoo.cli", "eval", str(out), "--split", split,
                                  "--checkpoint", "best", "--json"], check=True, capture_output=True, text=True)
         tests["test_2016_flickr" if split == "test" else split] = json.loads(result.stdout)
+    if "test" in summary["metrics"]:
+        last_bleu = summary["metrics"]["test"]["bleu"]
+    else:  # stopped by --max-time before the final evaluation: score the weights it stopped with
+        result = subprocess.run([sys.executable, "-m", "archzoo.cli", "eval", str(out), "--split", "test",
+                                 "--checkpoint", "last", "--json"], check=True, capture_output=True, text=True)
+        last_bleu = json.loads(result.stdout)["bleu"]
     train_tokens = config["dataset"].get("train_tokens")
     return {"model": model, "data": data, "params": summary["params"], "precision": config["precision"],
-            "epochs": summary["epochs_done"], "wall_time_s": summary["wall_time_s"], "process_wall_s": wall,
-            "last_weights_test_2016_bleu": summary["metrics"]["test"]["bleu"],
+            "epochs": summary["epochs_done"], "epochs_planned": config["epochs"],
+            "stop_reason": summary["stop_reason"], "wall_time_s": summary["wall_time_s"], "process_wall_s": wall,
+            "last_weights_test_2016_bleu": last_bleu,
             "train_tokens_per_s": (train_tokens * summary["epochs_done"] / summary["wall_time_s"]
                                    if train_tokens else None),
             "best_epoch": summary["best"]["epoch"], "val_bleu_greedy": summary["best"]["value"],
@@ -88,12 +95,14 @@ def main() -> None:
     for r in rows:
         t = r["tests"]["test_2016_flickr"]
         speed = f"{r['train_tokens_per_s']:,.0f}" if r["train_tokens_per_s"] else ""
-        lines.append(f"| `{r['model']}` | {r['params']:,} | {r['epochs']} ({r['best_epoch']}) | "
+        epochs = f"{r['epochs']}" if not r.get("stop_reason") else \
+            f"{r['epochs']} of {r['epochs_planned']}, stopped by the time cap"
+        lines.append(f"| `{r['model']}` | {r['params']:,} | {epochs} ({r['best_epoch']}) | "
                      f"{r['wall_time_s'] / 60:.1f} min | {speed} | {t['bleu']:.2f} | {t['bleu_lc']:.2f} | "
                      f"{t['chrf']:.2f} | {t.get('bleu_greedy', float('nan')):.2f} | "
                      f"{r['last_weights_test_2016_bleu']:.2f} | "
                      f"{t['decode_tokens_per_s']:,.0f} | "
-                     f"{ANCHORS.get(r['model'], '')} |")
+                     f"{ANCHORS.get(r['model'], '') if args.data == 'multi30k-de-en' else ''} |")
     lines += ["", "Other test sets (best checkpoint, beam 5; cased BLEU / lowercased / greedy cased):", "",
               "| model | " + " | ".join(OTHER_TESTS) + " |", "|---|" + "---:|" * len(OTHER_TESTS)]
     for r in rows:
