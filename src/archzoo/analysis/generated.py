@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,11 @@ def cache_root() -> Path:
 
 
 def classifier_command(data: str) -> str:
+    """The command that trains ``data``'s feature classifier into the cache (the home directory shown as ~)."""
     model, recipe = _classifier_for(data)
-    return f"archzoo train {model} --data {data} --recipe {recipe} --out {cache_root() / 'classifiers' / data}"
+    out = cache_root() / "classifiers" / data
+    shown = f"~/{out.relative_to(Path.home())}" if out.is_relative_to(Path.home()) else str(out)
+    return f"archzoo train {model} --data {data} --recipe {recipe} --out {shown}"
 
 
 def _classifier_for(data: str) -> tuple[str, str]:
@@ -132,8 +136,10 @@ def _distances(classifier: FeatureClassifier, real: Tensor, fake: Tensor, seed: 
     except ImportError:
         raise ConfigError("sample metrics need torchmetrics: pip install 'archzoo[generative]'") from None
     fid = FrechetInceptionDistance(feature=classifier, normalize=True)
-    kid = KernelInceptionDistance(feature=classifier, normalize=True, subsets=100,
-                                  subset_size=min(1000, len(real), len(fake)))
+    with warnings.catch_warnings():  # that KID keeps every feature: 70,000 x 84 here, a few megabytes
+        warnings.filterwarnings("ignore", message=".*will save all extracted features in buffer")
+        kid = KernelInceptionDistance(feature=classifier, normalize=True, subsets=100,
+                                      subset_size=min(1000, len(real), len(fake)))
     for metric in (fid, kid):
         for images, is_real in ((real, True), (fake, False)):
             for i in range(0, len(images), 2000):
