@@ -90,8 +90,9 @@ class FeatureClassifier(nn.Module):
 
 
 def feature_classifier(data: str, *, data_root: str | None = None, train_if_missing: bool = True,
-                       progress: bool = False) -> FeatureClassifier:
-    """The cached feature classifier of ``data``, trained first (once) when it is not there."""
+                       progress: bool = False, ds: Any = None) -> FeatureClassifier:
+    """The cached feature classifier of ``data``, trained first (once) when it is not there; ``ds`` is the
+    dataset already loaded, if the caller has it (its normalisation is the classifier's)."""
     from archzoo.data import load_dataset
     from archzoo.engine import TrainConfig, train
     from archzoo.engine.checkpoint import load_checkpoint
@@ -120,7 +121,7 @@ def feature_classifier(data: str, *, data_root: str | None = None, train_if_miss
     model = create_model(model_name, **record["model_config"])
     state, _, _ = load_checkpoint(run_dir / "checkpoints", "last")
     model.load_state_dict(state)
-    ds = load_dataset(data, root=data_root)
+    ds = ds if ds is not None else load_dataset(data, root=data_root)
     weights = (run_dir / "checkpoints" / "last.safetensors").read_bytes()
     identity = {"model": model_name, "recipe": recipe_name, "command": classifier_command(data),
                 "weights_sha256": hashlib.sha256(weights).hexdigest()[:16],
@@ -166,8 +167,8 @@ def sample_metrics(generate: Callable[[int, torch.Generator], tuple[Tensor, Tens
     device and the classes they were asked for (None when unconditional)."""
     from archzoo.data import load_dataset
 
-    classifier = feature_classifier(data, data_root=data_root, progress=progress)
     ds = load_dataset(data, root=data_root)
+    classifier = feature_classifier(data, data_root=data_root, progress=progress, ds=ds)
     train_x = ds.splits["train"].x.float().div(255)
     test_x = ds.splits["test"].x.float().div(255)
     g = torch.Generator().manual_seed(seed)
