@@ -13,10 +13,12 @@ Parts:
             (5 neighbours), wall time.
   features  a logistic regression on 32-D codes (ae_mlp; vae_mlp with latent_dim=32: posterior means)
             against PCA-32 and the raw pixels: fitted on the training images, test accuracy.
-  denoise   ae_conv trained with Gaussian noise of sigma 0.1, 0.3, 0.5 (10 epochs each): PSNR on the
-            first 1,000 test images against the noisy input and scikit-image's non-local means.
+  denoise   ae_conv (its 32-D code, and a 512-D code without the hidden layer) trained with Gaussian noise
+            of sigma 0.1, 0.3, 0.5 (10 epochs each): PSNR on the first 1,000 test images against the noisy
+            input and scikit-image's non-local means (its h chosen on training images).
   anomaly   one class at a time (train on it, score all test images) and 9 against 1 (train on the other
-            nine): AUROC of ae_mlp's reconstruction error and vae_mlp's negative ELBO against PCA
+            nine): AUROC of the autoencoders' reconstruction error (ae_mlp; ae_conv one class only) and
+            the VAEs' negative ELBO (vae_mlp; vae_conv one class only), 10 epochs each, against PCA-32
             reconstruction error, a one-class SVM and an isolation forest on the raw pixels.
   samples   metrics.samples (fid_clf, kid_clf, classes covered, class TV, with the floor) of vae_mlp,
             vae_conv (from the vae part) and cvae.
@@ -128,13 +130,19 @@ def part_features(runs: Path) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    xtr, ytr = _pixels("train")
-    xte, yte = _pixels("test")
+    from archzoo.analysis import latent
+
     archzoo_train("ae_mlp", runs / "ae_mlp")
     archzoo_train("vae_mlp", runs / "vae_mlp_32", "--set", "latent_dim=32")
-    sets = {"ae_mlp code (32)": (_codes(runs / "ae_mlp", "train")[0], _codes(runs / "ae_mlp", "test")[0]),
-            "vae_mlp posterior mean (32)": (_codes(runs / "vae_mlp_32", "train")[0],
-                                            _codes(runs / "vae_mlp_32", "test")[0])}
+    # the 55,000 training images the autoencoders trained on (5,000 held out for validation), for every method
+    xtr, ytr, _ = latent.load_run(runs / "ae_mlp", "embed", ("reconstruction",), device="cpu").images("train")
+    xtr, ytr = xtr.flatten(1).numpy(), ytr.numpy()
+    xte, yte = _pixels("test")
+    sets = {}
+    for name, run in (("ae_mlp code (32)", "ae_mlp"), ("vae_mlp posterior mean (32)", "vae_mlp_32")):
+        (a, ya), (b, yb) = _codes(runs / run, "train"), _codes(runs / run, "test")
+        assert (ya == ytr).all() and (yb == yte).all(), "every method must see the same images"
+        sets[name] = (a, b)
     pca = PCA(32, random_state=0).fit(xtr)
     sets["PCA-32 of the pixels"] = (pca.transform(xtr), pca.transform(xte))
     sets["raw pixels (784)"] = (xtr, xte)
@@ -146,31 +154,51 @@ def part_features(runs: Path) -> dict:
     return out
 
 
-def part_denoise(runs: Path) -> dict:
+# the denoising autoencoders: the default ae_conv (a 32-D code) and one whose code is wide enough to keep detail
+DAES = {"ae_conv": (), "ae_conv, 512-D code": ("--set", "hidden=()", "--set", "latent_dim=512")}
+NLM_H = (0.4, 0.6, 0.8, 1.0, 1.2)  # non-local means' filter strength h, in units of sigma, chosen on training images
+
+
+def _nl_means(noisy: torch.Tensor, sigma: float, h: float) -> torch.Tensor:
     from skimage.restoration import denoise_nl_means
 
+    return torch.stack([torch.from_numpy(denoise_nl_means(img[0].numpy(), h=h * sigma, sigma=sigma, patch_size=5,
+                                                          patch_distance=6, fast_mode=True))
+                        for img in noisy]).unsqueeze(1).float()
+
+
+def part_denoise(runs: Path) -> dict:
     from archzoo.analysis import latent
     from archzoo.tasks.reconstruction import corrupt, psnr
 
     x = torch.from_numpy(_pixels("test")[0][:1000]).view(-1, 1, 28, 28)
+    tune = torch.from_numpy(_pixels("train")[0][:200]).view(-1, 1, 28, 28)
     out = {}
     for sigma in (0.1, 0.3, 0.5):
-        run = runs / f"dae_{sigma}"
-        archzoo_train("ae_conv", run, "--epochs", "10", "--set", "noise=gaussian", "--set", f"noise_level={sigma}")
         noisy = corrupt(x, "gaussian", sigma, torch.Generator().manual_seed(0))
-        model = latent.load_run(run, "reconstruct", ("reconstruction",), device="cpu").model
+        tune_noisy = corrupt(tune, "gaussian", sigma, torch.Generator().manual_seed(1))
+        h = max(NLM_H, key=lambda f: float(psnr(_nl_means(tune_noisy, sigma, f), tune).mean()))
         t0 = time.perf_counter()
-        dae = torch.cat([model.reconstruct(noisy[i:i + 500]) for i in range(0, len(noisy), 500)])
-        dae_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        nlm = torch.stack([torch.from_numpy(denoise_nl_means(img[0].numpy(), h=0.8 * sigma, sigma=sigma,
-                                                             patch_size=5, patch_distance=6, fast_mode=True))
-                           for img in noisy]).unsqueeze(1).float()
-        nlm_s = time.perf_counter() - t0
-        out[str(sigma)] = {"noisy_psnr": float(psnr(noisy, x).mean()), "dae_psnr": float(psnr(dae, x).mean()),
-                           "nl_means_psnr": float(psnr(nlm, x).mean()), "dae_s": round(dae_s, 2),
-                           "nl_means_s": round(nlm_s, 2)}
+        nlm = _nl_means(noisy, sigma, h)
+        row = {"noisy_psnr": float(psnr(noisy, x).mean()), "nl_means_psnr": float(psnr(nlm, x).mean()),
+               "nl_means_h": h, "nl_means_s": round(time.perf_counter() - t0, 2), "dae": {}}
+        for name, options in DAES.items():
+            run = runs / f"dae_{sigma}" if not options else runs / f"dae_{sigma}_wide"
+            archzoo_train("ae_conv", run, "--epochs", "10", "--set", "noise=gaussian", "--set", f"noise_level={sigma}",
+                          *options)
+            loaded = latent.load_run(run, "reconstruct", ("reconstruction",), device="cpu")
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                dae = torch.cat([loaded.model.reconstruct(noisy[i:i + 500]) for i in range(0, len(noisy), 500)])
+            row["dae"][name] = {"psnr": float(psnr(dae, x).mean()), "s": round(time.perf_counter() - t0, 2),
+                                "params": sum(p.numel() for p in loaded.model.parameters()),
+                                "train_s": training_seconds(run)}
+        out[str(sigma)] = row
     return out
+
+
+# archzoo's detectors in each setting (the convolutional ones train on one class only: 5,500 images, not 50,000)
+DETECTORS = {"one_class": ("ae_mlp", "vae_mlp", "ae_conv", "vae_conv"), "nine_vs_one": ("ae_mlp", "vae_mlp")}
 
 
 def part_anomaly(runs: Path) -> dict:
@@ -183,14 +211,14 @@ def part_anomaly(runs: Path) -> dict:
 
     xtr, ytr = _pixels("train")
     xte, yte = _pixels("test")
-    out: dict = {"one_class": {}, "nine_vs_one": {}}
-    for setting in out:
+    out: dict = {setting: {} for setting in DETECTORS}
+    for setting, models in DETECTORS.items():
         for c in range(10):
             normal = [c] if setting == "one_class" else [k for k in range(10) if k != c]
             anomalous = ~np.isin(yte, normal)
             keep = ",".join(map(str, normal))
             row = {}
-            for model in ("ae_mlp", "vae_mlp"):
+            for model in models:
                 run = runs / f"anomaly_{setting}_{c}_{model}"
                 archzoo_train(model, run, "--epochs", "10", "--set", f"train_classes={keep}", "--set", "iw_samples=0",
                               "--set", "eval_samples=0")
@@ -221,14 +249,19 @@ def part_samples(runs: Path) -> dict:
     return out
 
 
-def markdown(results: dict, meta: dict) -> str:
+def markdown(results: dict, metas: dict) -> str:
     lines = ["# Autoencoders and VAEs on Fashion-MNIST", "",
-             f"Measured {meta['date']} at commit {meta['commit']} on {meta['machine']} (load average "
-             f"{meta['load']:.1f}) by `{meta['command']}`; each part trains archzoo's models with their default "
-             "recipes (unless said) and runs its baseline in the same process, on the same images.", ""]
+             "Each part trains archzoo's models with their default recipes (unless said) and runs its baseline in "
+             "the same process, on the same images; under each heading, the run that measured it.", ""]
+
+    def measured(part: str) -> list[str]:
+        m = metas[part]
+        return [f"Measured {m['date']} at commit {m['commit']} on {m['machine']} (load average {m['load']:.1f}) by "
+                f"`{m['command']}`.", ""]
+
     if "vae" in results:
         r = results["vae"]
-        lines += ["## VAE against PyTorch's example", "",
+        lines += ["## VAE against PyTorch's example", "", *measured("vae"),
                   "| program | parameters | epochs | training wall time | test -ELBO (nats/image) | nll_iw (k=100) |",
                   "|---|---:|---:|---:|---:|---:|"]
         lines.append(f"| reference: pytorch/examples vae (per-sample DataLoader) | {r['reference']['params']:,} | "
@@ -239,7 +272,7 @@ def markdown(results: dict, meta: dict) -> str:
                          f"{r[m]['test_neg_elbo']:.2f} | {r[m]['nll_iw']:.2f} |")
         lines.append("")
     if "dimred" in results:
-        lines += ["## 2-D maps of the 10,000 test images", "",
+        lines += ["## 2-D maps of the 10,000 test images", "", *measured("dimred"),
                   "| method | 5-NN accuracy in 2-D | trustworthiness (5) | wall time |", "|---|---:|---:|---:|"]
         for name, r in results["dimred"].items():
             extra = f" (+ {r['train_s']:.0f} s training, once)" if "train_s" in r else ""
@@ -247,35 +280,46 @@ def markdown(results: dict, meta: dict) -> str:
                          f"{r['embed_s']:.2f} s{extra} |")
         lines.append("")
     if "features" in results:
-        lines += ["## Codes as features: logistic regression, test accuracy", "", "| features | accuracy | fit |",
-                  "|---|---:|---:|"]
+        lines += ["## Codes as features: logistic regression, test accuracy", "", *measured("features"),
+                  "| features | accuracy | fit |", "|---|---:|---:|"]
         lines += [f"| {n} | {r['test_accuracy']:.4f} | {r['fit_s']:.1f} s |" for n, r in results["features"].items()]
         lines.append("")
     if "denoise" in results:
-        lines += ["## Denoising: PSNR (dB) on 1,000 test images", "",
-                  "| sigma | noisy input | non-local means (scikit-image) | archzoo `ae_conv` DAE |",
-                  "|---:|---:|---:|---:|"]
-        lines += [f"| {s} | {r['noisy_psnr']:.2f} | {r['nl_means_psnr']:.2f} | {r['dae_psnr']:.2f} |"
-                  for s, r in results["denoise"].items()]
-        lines.append("")
+        rows = results["denoise"]
+        daes = list(next(iter(rows.values()))["dae"])
+        lines += ["## Denoising: PSNR (dB) on 1,000 test images with Gaussian noise", "", *measured("denoise"),
+                  "| sigma | noisy input | non-local means (scikit-image) | " + " | ".join(f"DAE: `{d}`" for d in daes)
+                  + " |", "|---:|---:|---:|" + "---:|" * len(daes)]
+        lines += [f"| {s} | {r['noisy_psnr']:.2f} | {r['nl_means_psnr']:.2f} (h = {r['nl_means_h']} sigma) | "
+                  + " | ".join(f"{r['dae'][d]['psnr']:.2f}" for d in daes) + " |" for s, r in rows.items()]
+        first = next(iter(rows.values()))
+        lines += ["", "Non-local means: patch 5, distance 6, fast mode, h chosen from "
+                  f"{', '.join(map(str, NLM_H))} x sigma on 200 training images; " + "; ".join(
+                      f"`{d}`: {first['dae'][d]['params']:,} parameters, 10 epochs, "
+                      f"{first['dae'][d]['train_s']:.0f} s of training at sigma {next(iter(rows))}" for d in daes)
+                  + ".", ""]
     if "anomaly" in results:
         for setting, title in (("one_class", "one class normal"), ("nine_vs_one", "nine classes normal")):
             rows = results["anomaly"][setting]
             methods = list(rows["mean"])
-            lines += [f"## Anomaly detection, {title}: AUROC", "", "| class | " + " | ".join(methods) + " |",
+            lines += [f"## Anomaly detection, {title}: AUROC", "", *measured("anomaly"),
+                      "| class | " + " | ".join(methods) + " |",
                       "|---|" + "---:|" * len(methods)]
             lines += [f"| {c} | " + " | ".join(f"{rows[c][m]:.4f}" for m in methods) + " |" for c in rows]
             lines.append("")
     if "samples" in results:
-        lines += ["## Samples judged by the feature classifier", "",
-                  "| model | fid_clf | floor | kid_clf | floor | classes covered | class TV |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += ["## Samples judged by the feature classifier", "", *measured("samples"),
+                  "| model | fid_clf | floor | kid_clf | floor | classes covered | class TV | class match |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for m, r in results["samples"].items():
+            match = f"{r['class_match']:.3f}" if "class_match" in r else "(unconditional)"
             lines.append(f"| `{m}` | {r['fid_clf']:.2f} | {r['fid_clf_floor']:.2f} | {r['kid_clf']:.4f} | "
-                         f"{r['kid_clf_floor']:.4f} | {r['classes_covered']} | {r['class_tv']:.3f} |")
+                         f"{r['kid_clf_floor']:.4f} | {r['classes_covered']} | {r['class_tv']:.3f} | {match} |")
         c = next(iter(results["samples"].values()))["classifier"]
-        lines += ["", f"Classifier: `{c['command']}` ({c['model']}, weights {c['weights_sha256']}, test accuracy "
-                      f"{c['test_accuracy']:.4f}).", ""]
+        lines += ["", "class match: the share of a conditional model's samples that the classifier puts in the "
+                      "class they were asked for.", "",
+                  f"Classifier: `{c['command']}` ({c['model']}, weights {c['weights_sha256']}, test accuracy "
+                  f"{c['test_accuracy']:.4f}).", ""]
     return "\n".join(lines)
 
 
@@ -298,7 +342,7 @@ def main() -> None:
     meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
             "command": "python benchmarks/autoencoders.py " + " ".join(sys.argv[1:])}
     data.setdefault("meta", {}).update({part: meta for part in args.parts})
-    print(write_result("autoencoders", markdown(data["results"], meta), data))
+    print(write_result("autoencoders", markdown(data["results"], data["meta"]), data))
 
 
 if __name__ == "__main__":

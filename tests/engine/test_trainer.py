@@ -144,6 +144,14 @@ def test_set_routes_training_settings_and_model_options() -> None:
         apply_sets(cfg, ["depth"])
 
 
+def test_set_keeps_the_text_of_text_settings() -> None:
+    cfg = TrainConfig(model="ae_mlp", data="fashion-mnist")
+    apply_sets(cfg, ["train_classes=0,2,3", "noise='gaussian'", "augment=None"])
+    assert cfg.train_classes == "0,2,3" and cfg.noise == "gaussian" and cfg.augment is None
+    apply_sets(cfg, ["train_classes=7"])
+    assert cfg.train_classes == "7"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("precision", "subset"), [("fp32", 12000), ("bf16", 6000)])
 def test_sigkill_after_first_epoch_then_resume_matches_uninterrupted(tmp_path: Path, real_data_root: Path,
@@ -192,3 +200,26 @@ def _weights_init(tmp_path: Path) -> torch.Tensor:
 
     torch.manual_seed(0)
     return archzoo.create_model("lenet5_modern").c1.weight.detach()
+
+
+def test_restored_optimizer_state_takes_the_layout_of_its_parameter() -> None:
+    """A checkpoint stores state contiguous; a fused step pairs memory flat, so layouts must match again."""
+    from archzoo.engine.trainer import match_param_layout
+
+    def stepped(reload: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        p = torch.nn.Parameter(torch.randn(8, 4, 3, 3).contiguous(memory_format=torch.channels_last))
+        opt = torch.optim.Adam([p], lr=1e-2, fused=True)
+        for i in range(2):
+            p.grad = torch.randn(8, 4, 3, 3, generator=torch.Generator().manual_seed(i)).contiguous(
+                memory_format=torch.channels_last)
+            opt.step()
+            if reload and i == 0:
+                sd = opt.state_dict()
+                sd["state"][0] = {k: v.contiguous() for k, v in sd["state"][0].items()}  # as read from a file
+                opt.load_state_dict(sd)
+                match_param_layout(opt)
+                assert opt.state[p]["exp_avg"].is_contiguous(memory_format=torch.channels_last)
+        return p.detach().clone()
+
+    assert torch.equal(stepped(reload=True), stepped(reload=False))

@@ -178,6 +178,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 _TYPE_NAMES = {"str": "a string", "str | None": "a string or null", "int": "an integer", "float": "a number",
                "bool": "true or false", "dict[str, Any]": "an object"}
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+_FIELD_TYPES = {f.name: str(f.type) for f in fields(TrainConfig)}
 
 
 def parse_value(text: str) -> Any:
@@ -204,6 +205,8 @@ def apply_sets(cfg: TrainConfig, pairs: list[str]) -> None:
             cfg.model_overrides[key[len("model."):]] = parsed
         elif key in TRAIN_FIELDS and key not in ("model", "data", "model_overrides"):
             current = getattr(cfg, key)
+            if _FIELD_TYPES[key] in ("str", "str | None") and not isinstance(parsed, (str, type(None))):
+                parsed = value.strip()  # a text setting keeps its text: train_classes=1,2 is not the tuple (1, 2)
             if isinstance(current, float) and isinstance(parsed, int) and not isinstance(parsed, bool):
                 parsed = float(parsed)
             setattr(cfg, key, parsed)

