@@ -327,8 +327,6 @@ class Trainer:
         return summary
 
 
-# ---- the functions the CLI calls ---------------------------------------------------------------
-
 def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
     """Give each restored state tensor its parameter's memory layout (a checkpoint stores them contiguous;
     a channels_last convolution's weight is not). The fused optimizers walk the parameter, its gradient and
@@ -338,6 +336,8 @@ def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
             if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
                 state[name] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
+
+# ---- the functions the CLI calls ---------------------------------------------------------------
 
 def _default_run_dir(cfg: TrainConfig) -> Path:
     return Path("runs") / f"{cfg.model}-{cfg.data}-{time.strftime('%Y%m%d-%H%M%S')}"
