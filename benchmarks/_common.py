@@ -45,11 +45,15 @@ def write_result(name: str, markdown: str, data: object) -> Path:
 
 
 def git_commit() -> str:
+    """The short hash of HEAD, and a word when tracked files differ from it (the figures are not HEAD's)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{head} (with uncommitted changes)" if dirty else head
 
 
 def stamp() -> str:
