@@ -87,10 +87,10 @@ class Trainer:
         self.model, self.model_cfg = build_model(cfg, self.plan)
         self.train_batches, self.eval_batches = self.plan.batches(cfg, self.device, self.dist.rank,
                                                                   self.dist.world_size)
-        check_fits(self.plan, self.model, next(self.train_batches.epoch(0)), cfg.data)
-        self.model.to(self.device)
+        self.model.to(self.device)  # before check_fits: the batches already live on the device
         if self.plan.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        check_fits(self.plan, self.model, next(self.train_batches.epoch(0)), cfg.data)
         self.precision = self._resolve_precision()
         cfg.precision = self.precision.name  # the resolved value is recorded, so a resumed run keeps it
         self.optimizers = self.task.build_optimizers(self.model, cfg)
