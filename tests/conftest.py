@@ -69,7 +69,8 @@ def text_data_root() -> Path:
 def _train_one_and_two_processes(tmp_path: Path, args: list[str], env: dict[str, str] | None = None
                                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """`archzoo train ARGS` in one process (tmp_path/one) and under torchrun with two gloo processes
-    (tmp_path/two); the model tensors of each run's last checkpoint."""
+    (tmp_path/two), both on the CPU (a machine with one GPU cannot give two processes one each); the model
+    tensors of each run's last checkpoint."""
     import os
     import subprocess
     import sys
@@ -77,10 +78,11 @@ def _train_one_and_two_processes(tmp_path: Path, args: list[str], env: dict[str,
     from safetensors.torch import load_file
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    subprocess.run([sys.executable, "-m", "archzoo.cli", "train", *args, "--out", str(tmp_path / "one")],
+    subprocess.run([sys.executable, "-m", "archzoo.cli", "train", *args, "--device", "cpu",
+                    "--out", str(tmp_path / "one")],
                    check=True, env=env, capture_output=True)
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "--module", "archzoo.cli", "train", *args, "--out", str(tmp_path / "two")],
+                          "--module", "archzoo.cli", "train", *args, "--device", "cpu", "--out", str(tmp_path / "two")],
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     weights = [{k: v for k, v in load_file(str(tmp_path / name / "checkpoints" / "last.safetensors")).items()

@@ -64,12 +64,13 @@ def test_sample_draws_from_the_prior_and_by_class(runs, capsys, tmp_path: Path) 
 
 
 def test_interpolate_goes_from_one_code_to_the_other(runs, tmp_path: Path) -> None:
-    run = latent.load_run(runs["vae"], "interpolate", ("vae",))
+    run = latent.load_run(runs["vae"], "interpolate", ("vae",), device="cpu")
     x, _, _ = run.images("test")
-    _, path = latent.interpolate(runs["vae"], start=3, end=8, steps=5, out=tmp_path / "i.png")
+    _, path = latent.interpolate(runs["vae"], start=3, end=8, steps=5, device="cpu", out=tmp_path / "i.png")
     ends = run.model.reconstruct(x[[3, 8]])
     torch.testing.assert_close(path[[0, -1]], ends)  # the ends decode the two images' mean codes
-    _, curved = latent.interpolate(runs["vae"], start=3, end=8, steps=5, spherical=True, out=tmp_path / "j.png")
+    _, curved = latent.interpolate(runs["vae"], start=3, end=8, steps=5, spherical=True, device="cpu",
+                                   out=tmp_path / "j.png")
     torch.testing.assert_close(curved[[0, -1]], ends, atol=1e-5, rtol=1e-4)
     assert not torch.allclose(curved[2], path[2])
 
@@ -94,10 +95,10 @@ def test_embed_writes_codes_and_a_scatter(runs, capsys, tmp_path: Path) -> None:
 
 
 def test_style_keeps_the_code_and_changes_the_class(runs, tmp_path: Path) -> None:
-    path, decoded = latent.style(runs["cvae"], index=0, out=tmp_path / "s.png")
+    path, decoded = latent.style(runs["cvae"], index=0, device="cpu", out=tmp_path / "s.png")
     _png(path)
     assert decoded.shape == (10, 1, 28, 28)
-    run = latent.load_run(runs["cvae"], "style", ("vae",))
+    run = latent.load_run(runs["cvae"], "style", ("vae",), device="cpu")
     x, y, _ = run.images("test")
     mu, _ = run.model.encode(x[:1], y[:1])  # the code given the image's own class, decoded as class 3
     torch.testing.assert_close(decoded[3], torch.sigmoid(run.model.decode(mu, torch.tensor([3])))[0])

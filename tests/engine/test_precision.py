@@ -147,7 +147,7 @@ def test_fp16_scaler_scales_unscales_for_clipping_and_skips_overflowing_steps() 
 
 def test_a_bf16_run_records_its_precision_and_checkpoints_fp32(tmp_path: Path, monkeypatch, runs) -> None:
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "1")  # keeps the emulated-bf16 warning away on older CPUs
-    summary = train(runs.digits_cfg(tmp_path / "r", precision="bf16"), progress=False)
+    summary = train(runs.digits_cfg(tmp_path / "r", device="cpu", precision="bf16"), progress=False)
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert cfg["precision"] == "bf16" and cfg["device"] == "cpu"
     assert cfg["hardware"]["precision"] == "bf16 (asked for)" and cfg["hardware"]["device"].startswith("cpu (")
@@ -159,7 +159,7 @@ def test_a_bf16_run_records_its_precision_and_checkpoints_fp32(tmp_path: Path, m
 
 
 def test_the_start_line_says_device_and_precision(tmp_path: Path, capsys, runs) -> None:
-    train(runs.digits_cfg(tmp_path / "r", epochs=1), progress=True)
+    train(runs.digits_cfg(tmp_path / "r", device="cpu", epochs=1), progress=True)
     err = capsys.readouterr().err
     assert "mlp on digits: device cpu (" in err and "precision fp32 (asked for)" in err
 
@@ -208,8 +208,8 @@ def test_auto_measures_on_copies_and_leaves_the_run_as_if_it_had_been_asked(tmp_
 
 def test_auto_without_native_bf16_changes_nothing(tmp_path: Path, monkeypatch, runs) -> None:
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "0")
-    auto = train(runs.digits_cfg(tmp_path / "auto", precision="auto"), progress=False)
-    plain = train(runs.digits_cfg(tmp_path / "plain"), progress=False)
+    auto = train(runs.digits_cfg(tmp_path / "auto", device="cpu", precision="auto"), progress=False)
+    plain = train(runs.digits_cfg(tmp_path / "plain", device="cpu"), progress=False)
     assert auto["precision"] == "fp32" and runs.same_weights(tmp_path / "auto", tmp_path / "plain")
     assert auto["metrics"] == plain["metrics"]
 
@@ -217,7 +217,7 @@ def test_auto_without_native_bf16_changes_nothing(tmp_path: Path, monkeypatch, r
 def test_cli_precision_and_device_errors_are_one_line(capsys, tmp_path: Path) -> None:
     from archzoo.cli import main
 
-    base = ["train", "mlp", "--data", "digits", "--out", str(tmp_path / "r")]
+    base = ["train", "mlp", "--data", "digits", "--device", "cpu", "--out", str(tmp_path / "r")]
     for flags, needle in ((["--precision", "fp64"], "choose one of: auto, fp32, bf16, fp16"),
                           (["--precision", "fp16"], "fp16 autocast needs a CUDA device"),
                           (["--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda, cuda:N")):
@@ -230,7 +230,7 @@ def test_cli_precision_and_device_errors_are_one_line(capsys, tmp_path: Path) ->
 def test_cli_bf16_on_a_cpu_without_it_warns_in_one_line_and_trains(tmp_path: Path) -> None:
     env = {**os.environ, "ARCHZOO_CPU_BF16": "0"}
     run = subprocess.run([sys.executable, "-m", "archzoo.cli", "train", "mlp", "--data", "digits", "--epochs", "1",
-                          "--precision", "bf16", "--out", str(tmp_path / "r"), "--quiet"],
+                          "--device", "cpu", "--precision", "bf16", "--out", str(tmp_path / "r"), "--quiet"],
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     warnings = [line for line in run.stderr.splitlines() if "warning" in line]
@@ -242,7 +242,7 @@ def test_eval_uses_the_runs_precision_unless_told(tmp_path: Path, monkeypatch, r
     from archzoo.engine import evaluate_run
 
     monkeypatch.setenv("ARCHZOO_CPU_BF16", "1")
-    summary = train(runs.digits_cfg(tmp_path / "r", precision="bf16"), progress=False)
+    summary = train(runs.digits_cfg(tmp_path / "r", device="cpu", precision="bf16"), progress=False)
     same = evaluate_run(tmp_path / "r")
     assert same["precision"] == "bf16" and same["accuracy"] == summary["metrics"]["test"]["accuracy"]
     assert evaluate_run(tmp_path / "r", precision="fp32")["precision"] == "fp32"

@@ -91,7 +91,8 @@ def test_denoising_run_resumes_exactly(tmp_path: Path, real_data_root: Path) -> 
     """The training noise comes from the global generator, which the checkpoint keeps."""
     from safetensors.torch import load_file
 
-    kw = dict(subset=600, epochs=2, iw_samples=0, noise="salt_pepper", noise_level=0.2)
+    # deterministic: on CUDA the transposed convolutions' backward is otherwise not (a no-op on the CPU)
+    kw = dict(subset=600, epochs=2, iw_samples=0, noise="salt_pepper", noise_level=0.2, deterministic=True)
     train(_cfg(tmp_path / "a", "ae_conv", real_data_root, **kw), progress=False)
     cut = train(_cfg(tmp_path / "b", "ae_conv", real_data_root, max_time=1e-9, **kw), progress=False)
     assert not cut["completed"]
@@ -152,7 +153,8 @@ def test_a_vae_trains_under_torchrun(tmp_path: Path, real_data_root: Path) -> No
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                           "--module", "archzoo.cli", "train", "cvae", "--data", "fashion-mnist", "--data-root",
                           str(real_data_root), "--subset", "512", "--epochs", "1", "--batch-size", "64", "--set",
-                          "iw_samples=5", "--set", "eval_samples=0", "--out", str(tmp_path / "r"), "--quiet"],
+                          "iw_samples=5", "--set", "eval_samples=0", "--device", "cpu", "--out", str(tmp_path / "r"),
+                          "--quiet"],
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())

@@ -46,6 +46,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N; config.json records what it resolved to
     precision: str = "fp32"  # fp32 | bf16 | fp16 | auto; config.json records what it resolved to
     compile: bool = False
+    deterministic: bool = False  # CUDA: deterministic kernels only, so repeats and resumes match bit for bit (slower)
     channels_last: bool = True
     max_time: float = 0.0  # seconds; 0 = no limit
     # text: tokenization and sequence batching (see archzoo.tasks.language_model)

@@ -47,6 +47,18 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     raise ConfigError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
 
 
+def use_deterministic_kernels(device: torch.device) -> None:
+    """On CUDA, only deterministic kernels from here on (cuDNN's, cuBLAS's and torch's own), so that the same
+    run repeated, or stopped and resumed, gives the same weights bit for bit; an operation with no
+    deterministic kernel raises. The CPU kernels archzoo uses are deterministic already."""
+    if device.type != "cuda":
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's reproducible workspace
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
 def device_setting(requested: str, device: torch.device) -> str:
     """What config.json records for a run that asked for ``requested`` and got ``device``: ``cpu``,
     ``cuda`` (each process its local rank's GPU) or the ``cuda:N`` the user named."""

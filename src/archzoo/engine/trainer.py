@@ -34,7 +34,7 @@ from archzoo.engine.checkpoint import (
 )
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.device import describe as describe_device
-from archzoo.engine.device import device_setting, resolve_device
+from archzoo.engine.device import device_setting, resolve_device, use_deterministic_kernels
 from archzoo.engine.optim import Schedule
 from archzoo.engine.precision import Precision, resolve_precision, time_steps
 from archzoo.engine.precision import describe as describe_precision
@@ -79,6 +79,8 @@ class Trainer:
         self.dist = distributed.from_env()
         self.device = resolve_device(cfg.device, self.dist.local_rank)
         cfg.device = device_setting(cfg.device, self.device)  # what config.json records and a resume reuses
+        if cfg.deterministic:
+            use_deterministic_kernels(self.device)
         distributed.init(self.dist, self.device)
         torch.manual_seed(cfg.seed)
         ds = load_data(cfg)
@@ -124,6 +126,9 @@ class Trainer:
         runners = {}
         for name in ("fp32", "bf16"):
             model, precision = copy.deepcopy(self.model), Precision(name, self.device)
+            for module in model.modules():  # a copied cuDNN RNN holds its weights apart: put them back in one block
+                if isinstance(module, nn.RNNBase):
+                    module.flatten_parameters()
             optimizers = self.task.build_optimizers(model, self.cfg)
 
             def step(model: nn.Module = model, precision: Precision = precision,
@@ -206,6 +211,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.resume:
                 self._restore()
+                self._write_config()  # what the run goes on with: a new device, more epochs, another time limit
             else:
                 self._write_config()
                 self.plan.save(self.run_dir)
