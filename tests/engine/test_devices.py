@@ -59,3 +59,14 @@ def test_a_cuda_run_evaluates_and_resumes_on_the_cpu(tmp_path: Path, runs) -> No
     assert on_cpu["accuracy"] == pytest.approx(gpu["metrics"]["test"]["accuracy"], abs=0.01)
     resume(tmp_path / "r", progress=False, overrides={"device": "cpu", "epochs": 2})
     assert json.loads((tmp_path / "r" / "config.json").read_text())["device"] == "cpu"
+
+
+def test_deterministic_kernels_change_nothing_on_the_cpu(tmp_path: Path, runs) -> None:
+    from archzoo.engine.device import use_deterministic_kernels
+
+    use_deterministic_kernels(torch.device("cpu"))
+    assert not torch.are_deterministic_algorithms_enabled()
+    summary = train(runs.digits_cfg(tmp_path / "d", device="cpu", deterministic=True, epochs=1), progress=False)
+    train(runs.digits_cfg(tmp_path / "p", device="cpu", epochs=1), progress=False)
+    assert summary["completed"] and runs.same_weights(tmp_path / "d", tmp_path / "p")
+    assert json.loads((tmp_path / "d" / "config.json").read_text())["deterministic"] is True
