@@ -199,7 +199,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from archzoo.tasks.language_model import sample_run
 
     task = latent.run_task(Path(args.run_dir))
-    if task == "vae":
+    if task in ("vae", "adversarial"):
         path, _ = latent.sample(Path(args.run_dir), n=args.n, cls=args.cls, seed=args.seed, out=args.out,
                                 checkpoint=args.checkpoint, device=args.device)
         print(f"samples: {path}")
@@ -361,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_eval)
 
-    s = sub.add_parser("sample", help="generate text from a language-model run, or images from a VAE run")
+    s = sub.add_parser("sample", help="generate text from a language-model run, or images (or 2-D points) from "
+                                      "a VAE or GAN run")
     s.add_argument("run_dir")
     s.add_argument("--n", type=int, default=64, help="images: how many (default 64)")
     s.add_argument("--class", dest="cls", metavar="C", help="images of a conditional VAE: this class (index or name)")

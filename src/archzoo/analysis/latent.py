@@ -26,6 +26,7 @@ COMMANDS_BY_TASK = {
     "vae": ("reconstruct", "sample", "interpolate", "embed", "style (conditional VAEs)"),
     "language_model": ("sample",),
     "translation": ("translate",),
+    "adversarial": ("sample",),
 }
 
 
@@ -197,10 +198,13 @@ def _class_index(run: LoadedRun, cls: str | int, names: tuple[str, ...]) -> int:
 def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: int = 0,
            out: str | Path | None = None, checkpoint: str = "best", device: str = "auto") -> tuple[Path, Tensor]:
     """``n`` images decoded from codes drawn from the prior (a conditional VAE: of class ``cls``, or of
-    every class in turn)."""
+    every class in turn); for a GAN run, ``n`` samples of its generator (images, or 2-D points drawn over
+    the data's)."""
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
-    run = load_run(run_dir, "sample", ("vae", "language_model"), checkpoint=checkpoint, device=device)
+    run = load_run(run_dir, "sample", ("vae", "adversarial", "language_model"), checkpoint=checkpoint, device=device)
+    if run.task == "adversarial":
+        return _sample_gan(run, n, cls, seed, out)
     if run.task != "vae":
         raise ConfigError("text runs are sampled by `archzoo sample RUN --prompt ...`")  # the CLI routes them
     model = run.model
@@ -215,6 +219,26 @@ def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: in
     path = save_grid(images, _out(run, out, "sample"), nrow=min(n, 10 if y is not None and cls is None else 8),
                      title=f"{run.cfg.model}: {n} samples, {what} (seed {seed})")
     return path, images.cpu()
+
+
+def _sample_gan(run: LoadedRun, n: int, cls: str | int | None, seed: int, out: str | Path | None
+                ) -> tuple[Path, Tensor]:
+    """A GAN's samples (from its generator's moving average where it keeps one): an image grid, or a scatter of
+    2-D points over the data's own."""
+    from archzoo.tasks.adversarial import load_real_points, scatter, to_unit
+
+    if cls is not None:
+        raise ConfigError(f"--class applies to conditional models (cvae); {run.cfg.model} is unconditional")
+    drawn = run.model.sample(n, torch.Generator().manual_seed(seed))
+    title = f"{run.cfg.model}: {n} samples (seed {seed})"
+    if drawn.ndim == 4:  # images
+        images = to_unit(run.model, drawn)
+        return save_grid(images, _out(run, out, "sample"), nrow=min(n, 8), title=title), images.cpu()
+    if drawn.ndim != 2 or drawn.shape[1] != 2:
+        raise ConfigError(f"{run.cfg.model} draws samples of shape {tuple(drawn.shape[1:])}: only images and "
+                          "2-D points can be drawn")
+    path = scatter(load_real_points(run.cfg, 2500), drawn, _out(run, out, "sample"), title=title)
+    return path, drawn.cpu()
 
 
 def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:

@@ -58,6 +58,7 @@ class TrainConfig:
     bptt: int = 0  # > 0: contiguous streams read this many tokens at a time, the recurrent state carried
     epoch_steps: int = 0  # steps per epoch of random windows (0: about one pass over the training text)
     min_lr: float = 0.0  # the floor that cosine and linear schedules decay to
+    beta1: float = 0.9  # Adam's and AdamW's first-moment decay (GANs use 0.5 or 0)
     beta2: float = 0.999  # Adam's and AdamW's second-moment decay (nanoGPT uses 0.99 on small data)
     # cross-validation of text classification (see archzoo.engine.cv): a run with folds=K and fold=k
     # trains on the other K-1 folds of the data's train split and tests on fold k
@@ -78,6 +79,13 @@ class TrainConfig:
     kl_warmup_epochs: float = 0.0  # the KL weight rises linearly from 0 to beta over these epochs
     iw_samples: int = 100  # importance samples per test image for nll_iw (Burda et al.; 0: not computed)
     eval_samples: int = 10_000  # images a generative run draws at its end for metrics.samples (0: none)
+    # generative adversarial networks (see archzoo.tasks.adversarial)
+    gan_loss: str = "non_saturating"  # minimax | non_saturating | wasserstein | least_squares | hinge
+    critic_steps: int = 1  # discriminator (critic) steps per generator step; each takes batch_size / critic_steps
+    gp_lambda: float = 0.0  # WGAN-GP's two-sided gradient penalty on interpolates of real and generated data (0: off)
+    r1_gamma: float = 0.0  # R1 penalty gamma / 2 * ||grad D(x)||^2 on real data (Mescheder et al. 2018; 0: off)
+    clip_value: float = 0.0  # WGAN: the discriminator's weights clipped to [-c, c] after each of its steps (0: off)
+    ema: float = 0.0  # decay of the moving average of G's weights that sampling uses (0: off; 0.999 is usual)
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -102,6 +110,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 < self.split < 1:
             raise ConfigError(f"split must be between 0 and 1 (the training fraction), got {self.split}")
+        if not 0 <= self.beta1 < 1:
+            raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
         if not 0 <= self.beta2 < 1:
             raise ConfigError(f"beta2 must be in [0, 1), got {self.beta2}")
         if self.label_smoothing >= 1:
@@ -116,6 +126,14 @@ class TrainConfig:
                               f"{self.kl_warmup_epochs}, {self.iw_samples}, {self.eval_samples}")
         if self.eval_samples == 1:
             raise ConfigError("eval_samples must be 0 (none) or at least 2 (a distance needs two samples)")
+        if self.critic_steps < 1:
+            raise ConfigError(f"critic_steps (discriminator steps per generator step) must be at least 1, "
+                              f"got {self.critic_steps}")
+        for name in ("gp_lambda", "r1_gamma", "clip_value"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0 (0: off), got {getattr(self, name)}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema (the decay of G's moving average) must be in [0, 1) (0: off), got {self.ema}")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
         if not (self.fold == -1 or 0 <= self.fold < self.folds):

@@ -29,7 +29,7 @@ def _torch(cls_name: str, **fixed: Any) -> Callable[..., torch.optim.Optimizer]:
         if "momentum" in fixed:
             kwargs["momentum"] = cfg.momentum
         if cls_name in ("Adam", "AdamW"):
-            kwargs["betas"] = (0.9, cfg.beta2)
+            kwargs["betas"] = (cfg.beta1, cfg.beta2)
         return getattr(torch.optim, cls_name)(params, **kwargs)
 
     return make

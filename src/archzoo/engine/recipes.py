@@ -172,3 +172,34 @@ _GENERATIVE_28 = dict(epochs=20, batch_size=128, eval_batch_size=1000, optimizer
                       val_size=1 / 12, augment="none", precision="fp32")
 RECIPES.update({("autoencoder", data): dict(_GENERATIVE_28) for data in _IMAGE_28})
 RECIPES.update({("vae", data): dict(_GENERATIVE_28, batch_size=256, lr=2e-3) for data in _IMAGE_28})
+
+
+# Generative adversarial networks (archzoo.tasks.adversarial): a constant learning rate, no validation carve-out.
+# gan_mlp: the non-saturating loss with Adam at 2e-4, beta1 0.5 (Radford et al. 2016's settings, which the
+# MLP GANs of PyTorch's and Keras's examples keep). wgan: Arjovsky et al.'s Algorithm 1: RMSprop at 5e-5,
+# weights clipped to [-0.01, 0.01], 5 critic steps of 64 per generator step. wgan_gp: Gulrajani et al.'s
+# Algorithm 1: a gradient penalty of 10, Adam at 1e-4 with betas (0, 0.9), 5 critic steps of 64 (a batch of
+# 320 is cut into the critic's 5 parts). The 28x28 recipes have not been measured yet.
+_GAN = dict(schedule="constant", val_size=0, augment="none", precision="fp32", eval_batch_size=1000)
+_GAN_MODELS: dict[str, dict[str, Any]] = {
+    "gan_mlp": dict(_GAN, gan_loss="non_saturating", critic_steps=1, optimizer="adam", lr=2e-4, beta1=0.5,
+                    beta2=0.999, batch_size=64),
+    "wgan": dict(_GAN, gan_loss="wasserstein", critic_steps=5, clip_value=0.01, optimizer="rmsprop", lr=5e-5,
+                 batch_size=320),
+    "wgan_gp": dict(_GAN, gan_loss="wasserstein", critic_steps=5, gp_lambda=10.0, optimizer="adam", lr=1e-4,
+                    beta1=0.0, beta2=0.9, batch_size=320),
+}
+RECIPES.update({(model, data): dict(settings, epochs=30) for model, settings in _GAN_MODELS.items()
+                for data in _IMAGE_28})
+# On the 2-D mixtures: Metz et al.'s toy networks (z of 256, two hidden layers of 128 in G) and a critic of two
+# layers of 128, 20 passes over the 100,000 points, gan_mlp at batch 256 and lr 1e-3. What they reach on one CPU
+# thread (seed 0, about a minute each), as modes covered and high_quality of 2,500 samples: gan_mlp 3 of 25
+# (0.20) on gaussians25 and 3 of 8 (0.27, the classic collapse) on gaussians8; wgan and wgan_gp 0 of 25 and 0
+# of 8 (0.00-0.03): their samples still spread over the plane, the papers' 1e-4 and 5e-5 learning rates need
+# far more generator steps than 20 passes give (Gulrajani et al. run 100,000). Starting points, not tuned yet.
+_MIXTURES = ("gaussians25", "gaussians8")
+_MIXTURE_NETS = {"latent_dim": 256, "g_hidden": (128, 128), "d_hidden": (128, 128)}
+_MIXTURE_RUNS = {"gan_mlp": dict(batch_size=256, lr=1e-3), "wgan": dict(batch_size=1280),
+                 "wgan_gp": dict(batch_size=1280)}
+RECIPES.update({(model, data): dict(settings, epochs=20, **_MIXTURE_RUNS[model], model_overrides=dict(_MIXTURE_NETS))
+                for model, settings in _GAN_MODELS.items() for data in _MIXTURES})

@@ -100,8 +100,9 @@ class Trainer:
         self.net: nn.Module = self.model
         if cfg.compile:
             self.net = torch.compile(self.model)
-        if self.dist.enabled:
-            self.net = nn.parallel.DistributedDataParallel(self.net)
+        if self.dist.enabled:  # a task that calls parts of the model apart (a GAN's G and D) wraps them itself
+            distribute = getattr(self.task, "distribute", None)
+            self.net = distribute(self.net) if distribute is not None else nn.parallel.DistributedDataParallel(self.net)
         self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "elapsed_s": 0.0,
                                       "best": None, "metrics_lines": 0}
         self.progress = Progress(len(self.train_batches), cfg.epochs, enabled=progress and self.dist.is_main)

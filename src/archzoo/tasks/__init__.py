@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from archzoo.engine.config import ConfigError
+from archzoo.tasks.adversarial import AdversarialTask
 from archzoo.tasks.base import Batches, DataPlan, Task, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
 from archzoo.tasks.language_model import LanguageModelTask
@@ -15,8 +16,9 @@ from archzoo.tasks.text_classification import TextClassificationTask
 from archzoo.tasks.translation import TranslationTask
 from archzoo.tasks.vae import VAETask
 
-__all__ = ["Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask", "ReconstructionTask",
-           "RegressionTask", "Task", "TensorPlan", "TextClassificationTask", "TranslationTask", "VAETask", "make_task"]
+__all__ = ["AdversarialTask", "Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask",
+           "ReconstructionTask", "RegressionTask", "Task", "TensorPlan", "TextClassificationTask", "TranslationTask",
+           "VAETask", "make_task"]
 
 _IMAGE_TASKS = {"reconstruction": ReconstructionTask, "vae": VAETask}  # models that learn images alone
 
@@ -38,6 +40,16 @@ def make_task(model_task: str, ds: Any) -> Task:
                           "on it (see `archzoo list --task translation`)")
     if ds.task == "translation":
         return TranslationTask()
+    if model_task == "adversarial":
+        if ds.task == "generative":  # points of a known mixture (gaussians25, gaussians8)
+            return AdversarialTask(points=True)
+        if ds.task != "classification" or not getattr(ds, "is_image", False):
+            raise ConfigError(f"a GAN learns images (fashion-mnist, mnist) or 2-D mixtures (gaussians25, gaussians8), "
+                              f"not {ds.name}")
+        return AdversarialTask(points=False)
+    if ds.task == "generative":
+        raise ConfigError(f"{ds.name} is a set of 2-D points for generative adversarial networks; {model_task} "
+                          "models do not train on it (see `archzoo list --task adversarial`)")
     if model_task in _IMAGE_TASKS:
         if ds.task != "classification" or not getattr(ds, "is_image", False):
             raise ConfigError(f"{model_task} models learn images (fashion-mnist, mnist), not {ds.name}")
