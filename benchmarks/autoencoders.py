@@ -72,7 +72,7 @@ def _reference_vae() -> dict:
             "process_s": round(time.perf_counter() - t0, 1), "epochs": len(lines) - 1}
 
 
-def _vae_row(runs: Path, model: str, run: Path) -> dict:
+def _vae_row(model: str, run: Path) -> dict:
     summary = archzoo_train(model, run)
     test = summary["metrics"]["test"]
     return {"test_neg_elbo": test["neg_elbo"], "recon": test["recon"], "kl": test["kl"],
@@ -90,12 +90,12 @@ def part_vae(runs: Path) -> dict:
         refs.append(_reference_vae())
         run = runs / f"vae_mlp_timing{i}"
         shutil.rmtree(run, ignore_errors=True)  # a timing is a fresh measurement, never a reused run
-        mlps.append(_vae_row(runs, "vae_mlp", run))
+        mlps.append(_vae_row("vae_mlp", run))
     rows = {"reference": dict(refs[0], train_s=float(np.median([r["train_s"] for r in refs])),
                               train_s_all=[r["train_s"] for r in refs]),
             "vae_mlp": dict(mlps[0], train_s=float(np.median([r["train_s"] for r in mlps])),
                             train_s_all=[r["train_s"] for r in mlps]),
-            "vae_conv": _vae_row(runs, "vae_conv", runs / "vae_conv")}
+            "vae_conv": _vae_row("vae_conv", runs / "vae_conv")}
     assert len({r["test_neg_elbo"] for r in mlps}) == 1, "repeats of one seeded run must agree"
     return rows
 
