@@ -218,6 +218,55 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path: Path, 
     assert all(torch.isfinite(v).all() for v in weights.values())
 
 
+def test_the_step_figures_are_logged_as_epoch_means(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, epochs=2, gp_lambda=1.0)
+    trainer = Trainer(cfg, Path(cfg.out), progress=False)
+    real_step, seen = trainer.task.train_step, []
+
+    def recording(*args):
+        out = real_step(*args)
+        seen.append({k: float(v) for k, v in out.items()})
+        return out
+
+    trainer.task.train_step = recording
+    trainer.fit()
+    rows = [json.loads(line) for line in (Path(cfg.out) / "metrics.jsonl").read_text().splitlines()]
+    assert [r["split"] for r in rows] == ["train", "val", "train", "val", "test", "samples"]
+    steps = len(trainer.train_batches)
+    assert len(seen) == 2 * steps
+    for epoch, row in ((1, rows[0]), (2, rows[2])):
+        assert row["epoch"] == epoch
+        assert set(row) - {"epoch", "split", "elapsed_s"} == {"loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d",
+                                                               "grad_norm_g", "gp"}
+        part = seen[(epoch - 1) * steps:epoch * steps]
+        for key in ("loss_d", "loss_g", "d_real", "grad_norm_g", "gp"):
+            assert row[key] == pytest.approx(sum(o[key] for o in part) / steps)
+    assert 0 < rows[1]["d_accuracy"] < 1  # D's share of real and generated validation samples told apart
+
+
+@pytest.mark.slow
+def test_a_discriminator_that_wins_outright_stops_the_run(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, epochs=6, unhealthy_patience=2)
+    trainer = Trainer(cfg, Path(cfg.out), progress=False)
+    real_evaluate, calls = trainer.task.evaluate, {"n": 0}
+
+    def winning(model, batches):  # from the second evaluation on, D tells every sample apart
+        calls["n"] += 1
+        metrics = real_evaluate(model, batches)
+        return {**metrics, "d_accuracy": 1.0} if calls["n"] >= 2 else metrics
+
+    trainer.task.evaluate = winning
+    with pytest.raises(TrainingDiverged, match=r"wins outright .* at 2 evaluations in a row \(epoch 3\); the last "
+                                               r"healthy epoch \(1\) is kept"):
+        trainer.fit()
+    checkpoints = Path(cfg.out) / "checkpoints"
+    assert json.loads((checkpoints / "healthy.json").read_text())["trainer"]["epoch"] == 1
+    assert json.loads((checkpoints / "last.json").read_text())["trainer"]["epoch"] == 2  # epoch 3 not written
+    task = AdversarialTask(points=True)
+    assert task.unhealthy({"d_accuracy": 0.98}) is None and "wins outright" in task.unhealthy({"d_accuracy": 0.995})
+    assert task.unhealthy({"loss_d": -3.0}) is None  # a Wasserstein critic has no accuracy to judge
+
+
 @pytest.mark.slow
 def test_sample_command_draws_points_and_images(tmp_path: Path, real_data_root: Path, capsys) -> None:
     train(_cfg(tmp_path / "p"), progress=False)

@@ -103,8 +103,11 @@ class Trainer:
         if self.dist.enabled:  # a task that calls parts of the model apart (a GAN's G and D) wraps them itself
             distribute = getattr(self.task, "distribute", None)
             self.net = distribute(self.net) if distribute is not None else nn.parallel.DistributedDataParallel(self.net)
+        # train_sums: this epoch's sums of the figures the task asks to have averaged (its train_metrics);
+        # unhealthy: evaluations in a row the task has found unhealthy (its unhealthy(metrics))
         self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "elapsed_s": 0.0,
-                                      "best": None, "metrics_lines": 0}
+                                      "best": None, "metrics_lines": 0, "train_sums": {}, "unhealthy": 0,
+                                      "healthy_epoch": None}
         self.progress = Progress(len(self.train_batches), cfg.epochs, enabled=progress and self.dist.is_main)
         self.progress.note(f"{cfg.model} on {cfg.data}: device {describe_device(self.device)}, "
                            f"precision {describe_precision(self.precision)}")
@@ -238,6 +241,7 @@ class Trainer:
     def _loop(self) -> None:
         cfg, st = self.cfg, self.state
         set_progress = getattr(self.task, "set_progress", None)  # tasks whose loss follows the schedule (KL warm-up)
+        averaged = tuple(getattr(self.task, "train_metrics", ()))  # figures logged as epoch means (a split "train")
         self.model.train()
         while st["epoch"] < cfg.epochs:
             epoch = st["epoch"]
@@ -254,6 +258,10 @@ class Trainer:
                         f"loss became {loss} at epoch {epoch + 1} step {st['step'] + 1}; lower --lr or set "
                         f"grad_clip (--set grad_clip=1.0); the last good checkpoint is kept in {self.ckpt_dir}"
                     )
+                if averaged:  # one sum per figure, kept in the state so that a resumed epoch's means are exact
+                    sums = st["train_sums"]
+                    for key in averaged:
+                        sums[key] = sums.get(key, 0.0) + float(out[key])
                 st["step"] += 1
                 st["global_step"] += 1
                 self.progress.update(st["step"] - 1, loss, self.train_batches.batch_size)
@@ -277,11 +285,18 @@ class Trainer:
         st = self.state
         split = "val" if "val" in self.eval_batches else "test"
         record: dict[str, Any] = {}
+        if st["train_sums"]:  # the epoch's means of the task's train_metrics (this process's batches)
+            steps = len(self.train_batches)
+            self._log_metrics({"epoch": st["epoch"], "split": "train", "elapsed_s": round(self._elapsed(), 3),
+                               **{key: total / steps for key, total in st["train_sums"].items()}})
+            st["train_sums"] = {}
+        healthy = True
         if self.dist.is_main and split in self.eval_batches:
             metrics = self.evaluate(split)
             self._evaluated[(st["epoch"], split)] = metrics
             record = {"epoch": st["epoch"], "split": split, "elapsed_s": round(self._elapsed(), 3), **metrics}
             self._log_metrics(record)
+            healthy = self._check_health(metrics)
             value = metrics[self.task.best_metric]
             better = st["best"] is None or (value > st["best"] if self.task.higher_is_better else value < st["best"])
             if better:
@@ -292,11 +307,28 @@ class Trainer:
         self._save("last")
         if self.dist.is_main and st.get("best_epoch") == st["epoch"]:
             self._save("best")
+        if self.dist.is_main and healthy and hasattr(self.task, "unhealthy"):
+            st["healthy_epoch"] = st["epoch"]
+            self._save("healthy")
         distributed.barrier(self.dist)
         shown = {k: v for k, v in record.items() if isinstance(v, float) and k != "elapsed_s"}
         text = " ".join(f"{k} {v:.4f}" for k, v in shown.items())
         self.progress.end_epoch(f"epoch {st['epoch']}/{self.cfg.epochs} {record.get('split', '')} {text} "
                                 f"({st['elapsed_s']:.1f}s)")
+
+    def _check_health(self, metrics: dict[str, Any]) -> bool:
+        """Whether the task finds this evaluation healthy; after ``unhealthy_patience`` unhealthy ones in a row
+        the run stops (TrainingDiverged) before this epoch's checkpoint is written."""
+        unhealthy = getattr(self.task, "unhealthy", None)
+        problem = unhealthy(metrics) if unhealthy is not None else None
+        st = self.state
+        st["unhealthy"] = st["unhealthy"] + 1 if problem else 0
+        if problem and 0 < self.cfg.unhealthy_patience <= st["unhealthy"]:
+            kept = (f"the last healthy epoch ({st['healthy_epoch']}) is kept in {self.ckpt_dir / 'healthy'}.*"
+                    if st["healthy_epoch"] is not None else "no evaluation was healthy")
+            raise TrainingDiverged(f"{problem} at {st['unhealthy']} evaluations in a row (epoch {st['epoch']}); "
+                                   f"{kept}; to go on regardless, resume with --set unhealthy_patience=0")
+        return not problem
 
     def _finish(self) -> dict[str, Any]:
         st = self.state

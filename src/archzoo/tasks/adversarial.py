@@ -34,13 +34,19 @@ a step calls them apart and leaves one of them without gradients, which one wrap
 not allow. ``train_step`` returns ``loss_d``, ``loss_g``, ``d_real`` and ``d_fake`` (D's mean output on the
 last part's real and generated data: a probability for the minimax and non-saturating losses, else the
 score), ``grad_norm_d`` and ``grad_norm_g`` (as applied, after any clipping); its ``loss`` is ``loss_d``,
-or a non-finite ``loss_g`` when G's loss is, so that the engine stops a diverged run on either.
+or a non-finite ``loss_g`` when G's loss is, so that the engine stops a diverged run on either. These figures
+(and ``gp``, ``r1`` where set) are the task's ``train_metrics``: the engine logs their means over each epoch to
+metrics.jsonl as a row of split "train".
 
 Evaluation (each epoch, on the validation split): the same figures on the split's real data and as many
 generated samples (codes from a generator seeded by the batch index). On the 2-D mixtures
 (archzoo.data.sources.mixtures) also ``modes_covered`` and ``high_quality`` of 2,500 samples (see
 :func:`mode_metrics`); best.safetensors is chosen by ``modes_covered`` there and by ``loss_d`` (the higher, the
-harder D finds the two apart: a rough guide only) on images. At the end of training: on the mixtures,
+harder D finds the two apart: a rough guide only) on images. ``d_accuracy`` is the share of the real and
+generated samples D tells apart at its decision boundary (0 for the logit losses and hinge, 0.5 for least
+squares; none for the Wasserstein critic): at 99% or more D wins outright, :meth:`AdversarialTask.unhealthy`
+says so, and after ``unhealthy_patience`` (5) such evaluations in a row the engine stops the run, keeping the
+last healthy epoch's checkpoint as checkpoints/healthy. At the end of training: on the mixtures,
 ``metrics.samples`` (mode figures of 2,500 samples) and a scatter of real and generated points in
 ``figures/samples.png``; on images, ``metrics.samples`` from archzoo.analysis.generated.sample_metrics.
 Samples come from the moving average of G where there is one.
@@ -70,6 +76,10 @@ QUALITY_STDS = 3.0  # a sample within this many standard deviations of its neare
 def _minimax(o_real: Tensor, o_fake: Tensor) -> Tensor:
     return F.softplus(-o_real).mean() + F.softplus(o_fake).mean()  # -log s(o_r) - log(1 - s(o_f))
 
+
+# D's decision boundary per loss: a sample scored above it is called real (no boundary for the Wasserstein critic)
+BOUNDARIES = {"minimax": 0.0, "non_saturating": 0.0, "least_squares": 0.5, "hinge": 0.0}
+D_WINS = 0.99  # D wins outright when it tells at least this share of real and generated samples apart
 
 # name -> (D's loss of (o_real, o_fake), G's loss of o_fake, whether D's output is a logit)
 LOSSES: dict[str, tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor], Tensor], bool]] = {
@@ -225,10 +235,13 @@ class AdversarialTask:
         self.mode_std = 0.0
         self.loss_name = "non_saturating"
         self.run_dir: Path | None = None
+        self.train_metrics: tuple[str, ...] = ()  # the step's figures the engine logs as epoch means
 
     def plan(self, ds: Dataset, cfg: TrainConfig, run_dir: Path | None = None) -> AdversarialPlan:
         gan_losses(cfg.gan_loss)
         self.loss_name = cfg.gan_loss
+        self.train_metrics = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
+                              *(("gp",) if cfg.gp_lambda > 0 else ()), *(("r1",) if cfg.r1_gamma > 0 else ()))
         if cfg.batch_size % cfg.critic_steps:
             raise ConfigError(f"batch_size {cfg.batch_size} does not divide into critic_steps={cfg.critic_steps} "
                               f"equal parts; use a multiple of {cfg.critic_steps} (e.g. {64 * cfg.critic_steps})")
@@ -310,7 +323,8 @@ class AdversarialTask:
         model = unwrap_model(model)
         d_loss_fn, g_loss_fn, logits = gan_losses(self.loss_name)
         probability = torch.sigmoid if logits else (lambda t: t)
-        sums = dict(loss_d=0.0, loss_g=0.0, d_real=0.0, d_fake=0.0)
+        sums = dict(loss_d=0.0, loss_g=0.0, d_real=0.0, d_fake=0.0, d_accuracy=0.0)
+        boundary = BOUNDARIES.get(self.loss_name)
         n = 0
         for i, batch in enumerate(batches):
             real = batch[0]
@@ -323,16 +337,30 @@ class AdversarialTask:
             sums["loss_g"] += g_loss_fn(o_fake).item() * k
             sums["d_real"] += probability(o_real).sum().item()
             sums["d_fake"] += probability(o_fake).sum().item()
+            if boundary is not None:  # real called real and generated called generated, half each
+                sums["d_accuracy"] += 0.5 * ((o_real > boundary).sum() + (o_fake <= boundary).sum()).item()
             n += k
         if n == 0:
             return {self.best_metric: float("nan"), "samples": 0}
         metrics: dict[str, Any] = {key: value / n for key, value in sums.items()}
+        if boundary is None:
+            del metrics["d_accuracy"]
         metrics.update(loss=metrics["loss_d"], gan_loss=self.loss_name, samples=n)
         if self.points and self.modes is not None:
             drawn = model.sample(MODE_SAMPLES, torch.Generator().manual_seed(0))
             found = mode_metrics(drawn, self.modes, self.mode_std)
             metrics.update(modes_covered=found["modes_covered"], high_quality=found["high_quality"])
         return metrics
+
+    def unhealthy(self, metrics: dict[str, Any]) -> str | None:
+        """What is wrong with an evaluation, if anything: a discriminator that wins outright (it tells at least
+        99% of the split's real samples and as many generated ones apart), which leaves G no gradient to
+        learn from. The engine stops the run after ``unhealthy_patience`` such evaluations in a row."""
+        accuracy = metrics.get("d_accuracy")
+        if accuracy is not None and accuracy >= D_WINS:
+            return (f"the discriminator wins outright (it tells {accuracy:.1%} of real and generated samples apart): "
+                    f"the game has collapsed; lower D's learning rate, or try gan_loss=wasserstein with gp_lambda=10")
+        return None
 
     def final_metrics(self, model: nn.Module, cfg: TrainConfig) -> dict[str, dict[str, Any]]:
         """At the end of a run: the samples judged (see the module's docstring), as ``metrics.samples``."""
