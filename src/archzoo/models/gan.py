@@ -20,6 +20,9 @@ Gaussian, not uniform; D uses LeakyReLU and no dropout instead of maxout units w
 Output activation: ``tanh`` for images (the adversarial task then scales pixels to [-1, 1]), ``sigmoid``
 (pixels kept in [0, 1], as Goodfellow et al.) or ``none`` (a linear output: 2-D points).
 
+``dcgan`` (:class:`DCGAN`) keeps this interface with Radford et al.'s convolutional networks for 28, 32 and 64
+pixel images.
+
 With ``ema=True`` the model also holds ``generator_ema``, an exponential moving average of G's weights
 (Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019; Karras et al. 2018):
 it is part of the state dict (so checkpoints keep it and resume exactly), takes no gradient, and is what
@@ -33,6 +36,7 @@ calls each network through whatever wraps the model (torch.compile, DistributedD
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -98,31 +102,40 @@ class Discriminator(nn.Module):
         sizes = [math.prod(cfg.data_shape), *cfg.d_hidden, 1]
         self.net = nn.Sequential(*_layers(sizes, nn.LeakyReLU, negative_slope=0.2))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, groups: int = 1) -> Tensor:  # no batch statistics: groups change nothing
         return self.net(x.flatten(1)).squeeze(1)  # (B,)
 
 
 class GAN(nn.Module):
-    """A generator and a discriminator (and, with ``ema``, the generator's moving average)."""
+    """A generator and a discriminator (and, with ``ema``, the generator's moving average).
+
+    ``batch_stats``: whether D normalises over the batch (DCGAN's batch norm), so that the task must pass
+    real and generated samples through it apart, as Radford et al.'s training loop does."""
+
+    batch_stats = False
 
     def __init__(self, cfg: GANConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.latent_dim = cfg.latent_dim
-        self.generator = Generator(cfg)
-        self.discriminator = Discriminator(cfg)
+        self.generator, self.discriminator = self.networks(cfg)
         self.generator_ema: Generator | None = None
         if cfg.ema:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+
+    def networks(self, cfg: GANConfig) -> tuple[nn.Module, nn.Module]:
+        """G and D, built from the config (the MLPs here; DCGAN's convolutional ones in :class:`DCGAN`)."""
+        return Generator(cfg), Discriminator(cfg)
 
     def _check(self, x: Tensor, shape: tuple[int, ...], what: str) -> None:
         if tuple(x.shape[1:]) != tuple(shape):
             raise ValueError(f"{what} of shape (B, {', '.join(map(str, shape))}) expected, got {tuple(x.shape)}")
 
-    def discriminate(self, x: Tensor) -> Tensor:
-        """D(x): raw scores (B,) of samples (B, *data_shape)."""
+    def discriminate(self, x: Tensor, groups: int = 1) -> Tensor:
+        """D(x): raw scores (B,) of samples (B, *data_shape); ``groups``: x holds that many equal parts of
+        different kinds (real, generated) that a discriminator with batch statistics must see apart."""
         self._check(x, tuple(self.cfg.data_shape), "samples")
-        return self.discriminator(x)
+        return self.discriminator(x, groups=groups)
 
     def generate(self, z: Tensor) -> Tensor:
         """G(z): samples (B, *data_shape) of codes (B, latent_dim)."""
@@ -134,20 +147,25 @@ class GAN(nn.Module):
         self._check(z, (self.latent_dim,), "codes")
         return self.discriminator(self.generator(z))
 
-    def forward(self, x: Tensor, mode: str = "score") -> Tensor:
-        """``mode`` "score": D(G(x)) of codes; "generate": G(x) of codes; "discriminate": D(x) of samples."""
+    def forward(self, x: Tensor, mode: str = "score", **kwargs: int) -> Tensor:
+        """``mode`` "score": D(G(x)) of codes; "generate": G(x) of codes; "discriminate": D(x) of samples
+        (``groups`` passed on)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        return getattr(self, mode)(x)
+        return getattr(self, mode)(x, **kwargs)
 
     @torch.no_grad()
     def update_ema(self, decay: float) -> None:
-        """generator_ema <- decay * generator_ema + (1 - decay) * generator, weight by weight."""
+        """generator_ema <- decay * generator_ema + (1 - decay) * generator, weight by weight; buffers (batch
+        norm's running statistics) are copied, not averaged."""
         if self.generator_ema is None:
             raise ValueError("this GAN keeps no moving average: build it with ema=True")
         live = dict(self.generator.named_parameters())
         for name, avg in self.generator_ema.named_parameters():
             avg.lerp_(live[name], 1.0 - decay)
+        buffers = dict(self.generator.named_buffers())
+        for name, kept in self.generator_ema.named_buffers():
+            kept.copy_(buffers[name])
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -157,6 +175,116 @@ class GAN(nn.Module):
         device = next(self.generator.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device if generator else device)
         return net(z.to(device)).float()
+
+
+# ---- DCGAN -------------------------------------------------------------------------------------------
+
+DCGAN_SIZES = {28: 7, 32: 4, 64: 4}  # image side -> the side G starts from (and D's last convolution covers)
+
+
+@dataclass(frozen=True)
+class DCGANConfig:
+    """DCGAN's networks for square images of side 28, 32 or 64 (the layout follows the side).
+
+    ``g_width`` is G's last hidden width (Radford et al.'s ngf, 64), doubling at each earlier layer;
+    ``d_width`` is D's first width (ndf, 64), doubling at each later one."""
+
+    data_shape: tuple[int, ...] = (1, 28, 28)
+    latent_dim: int = 100
+    g_width: int = 64
+    d_width: int = 64
+    out_act: str = "tanh"
+    ema: bool = False
+
+    def __post_init__(self) -> None:
+        if self.latent_dim < 1 or self.g_width < 1 or self.d_width < 1:
+            raise ValueError(f"latent_dim, g_width and d_width must be >= 1, got {self.latent_dim}, {self.g_width}, "
+                             f"{self.d_width}")
+        if len(self.data_shape) != 3 or self.data_shape[1] != self.data_shape[2] \
+                or self.data_shape[1] not in DCGAN_SIZES:
+            raise ValueError(f"dcgan makes square images of side {', '.join(map(str, DCGAN_SIZES))} "
+                             f"(data_shape (C, H, W)), got data_shape={self.data_shape}")
+        if self.out_act not in OUT_ACTIVATIONS:
+            raise ValueError(f"unknown out_act={self.out_act!r}; choose one of: {', '.join(OUT_ACTIVATIONS)}")
+
+    @property
+    def doublings(self) -> int:
+        """Stride-2 layers between the start side and the image: 2 for 28 (7, 14, 28), 3 for 32, 4 for 64."""
+        side = self.data_shape[1]
+        return (side // DCGAN_SIZES[side]).bit_length() - 1
+
+
+class DCGANGenerator(nn.Module):
+    """(B, latent_dim) -> (B, C, S, S): z as a 1x1 map, a transposed convolution to the start side s0 (7 or 4),
+    then stride-2 transposed convolutions (kernel 4, padding 1) that double the side and halve the width,
+    batch norm and ReLU after each but the last, ``out_act`` at the end (Radford et al. 2016, Fig. 1)."""
+
+    def __init__(self, cfg: DCGANConfig) -> None:
+        super().__init__()
+        n = cfg.doublings
+        widths = [cfg.g_width * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 512, 256, 128, 64 for 64 pixels
+        start = DCGAN_SIZES[cfg.data_shape[1]]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(cfg.latent_dim, widths[0], start, 1, 0, bias=False),
+                                   nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+        for a, b in itertools.pairwise(widths):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], cfg.data_shape[0], 4, 2, 1, bias=False),
+                   OUT_ACTIVATIONS[cfg.out_act]()]
+        self.net = nn.Sequential(*layers)
+        self.latent_dim = cfg.latent_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(len(z), self.latent_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """(B, C, S, S) -> (B,) raw scores: stride-2 convolutions (kernel 4, padding 1) that halve the side and
+    double the width, LeakyReLU(0.2) after each and batch norm after all but the first, then a convolution
+    over the whole s0 x s0 map to one score (Radford et al. 2016; no pooling, no fully connected layer)."""
+
+    def __init__(self, cfg: DCGANConfig) -> None:
+        super().__init__()
+        n = cfg.doublings
+        widths = [cfg.d_width * 2 ** i for i in range(n)]  # e.g. 64, 128, 256, 512 for 64 pixels
+        layers: list[nn.Module] = [nn.Conv2d(cfg.data_shape[0], widths[0], 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, True)]
+        for a, b in itertools.pairwise(widths):
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True)]
+        layers.append(nn.Conv2d(widths[-1], 1, DCGAN_SIZES[cfg.data_shape[1]], 1, 0, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor, groups: int = 1) -> Tensor:
+        """Scores (B,) of ``x`` cut into ``groups`` equal parts (real, generated, ...) that batch norm sees apart."""
+        if groups == 1:
+            return self.net(x).flatten()
+        return torch.cat([self.net(part).flatten() for part in x.chunk(groups)])
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al.'s initialisation: convolutions N(0, 0.02); batch norm scales N(1, 0.02), shifts 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class DCGAN(GAN):
+    """Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional Generative
+    Adversarial Networks", ICLR 2016 (https://arxiv.org/abs/1511.06434): G and D all-convolutional, batch
+    norm in both (not on G's output nor D's input), ReLU in G, LeakyReLU(0.2) in D, weights N(0, 0.02).
+    Layouts: 64 pixels as the paper (G's widths 512-256-128-64 from a 4x4 start); 32 one stage fewer
+    (256-128-64); 28 from a 7x7 start (128-64: 7, 14, 28), the layout common for MNIST-sized images. D's
+    output is a raw score (the task applies the sigmoid the paper's D ends with)."""
+
+    batch_stats = True
+
+    def networks(self, cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:  # type: ignore[override]
+        generator, discriminator = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+        dcgan_init(generator)
+        dcgan_init(discriminator)
+        return generator, discriminator
 
 
 # ---- registered variants -----------------------------------------------------------------------------
@@ -173,3 +301,7 @@ register_model("wgan_gp", GAN, GANConfig(), paper="Improved Training of Wasserst
                url="https://arxiv.org/abs/1704.00028", **_CARD,
                notes="gan_mlp's networks; its recipe: the Wasserstein loss with a gradient penalty of 10, "
                      "Adam 1e-4 betas (0, 0.9), 5 critic steps per generator step")
+register_model("dcgan", DCGAN, DCGANConfig(), paper="Unsupervised Representation Learning with Deep Convolutional "
+               "Generative Adversarial Networks", year=2016, url="https://arxiv.org/abs/1511.06434", **_CARD,
+               notes="all-convolutional G and D with batch norm; layouts for 28 (7-14-28), 32 and 64 pixel images "
+                     "chosen by the data's size; Adam 2e-4, beta1 0.5")

@@ -27,7 +27,8 @@ average of G (``ema`` > 0) is updated. So every real sample is seen once an epoc
 fresh data, as in the papers' loops; the WGAN recipes' batch of 320 is five critic steps of 64. Codes (and
 the penalty's e) are drawn from the global generator at the size of the global batch and each process keeps
 its rows, so torchrun's processes together compute what one process would. Real and generated samples (and
-interpolates) go through D as one batch: these discriminators have no batch statistics to keep apart.
+interpolates) go through D as one call, seen apart (``groups``) by a discriminator with batch statistics
+(DCGAN's batch norm), as Radford et al.'s loop passes them apart.
 
 Under torchrun, G and D are wrapped in DistributedDataParallel each (:meth:`AdversarialTask.distribute`):
 a step calls them apart and leaves one of them without gradients, which one wrapper of the whole model would
@@ -218,10 +219,10 @@ class _DistributedGAN(nn.Module):
         self.parts = nn.ModuleDict({"generate": wrap(inner.generator), "discriminate": wrap(inner.discriminator)})
         self.__dict__["module"] = inner  # not a submodule: the parts already hold its weights
 
-    def forward(self, x: Tensor, mode: str = "score") -> Tensor:
+    def forward(self, x: Tensor, mode: str = "score", **kwargs: int) -> Tensor:
         if mode == "score":
             return self.parts["discriminate"](self.parts["generate"](x))
-        return self.parts[mode](x)
+        return self.parts[mode](x, **kwargs)
 
 
 class AdversarialTask:
@@ -275,6 +276,7 @@ class AdversarialTask:
                               f"critic_steps x processes")
         n_global = len(parts[0]) * _world_size()  # one part's rows over all processes
         device = real_all.device
+        batch_stats = inner.batch_stats  # D normalises over its batch: real, generated, interpolates apart
         out: dict[str, Tensor] = {}
         for real in parts:
             with torch.no_grad():
@@ -287,7 +289,7 @@ class AdversarialTask:
                 eps = _rows(torch.rand(n_global, device=device)).view(-1, *([1] * (real.ndim - 1)))
                 interpolates = torch.lerp(fake.to(real.dtype), real.detach(), eps).requires_grad_(True)
                 pieces.append(interpolates)
-            scores = model(torch.cat(pieces), mode="discriminate").float()
+            scores = model(torch.cat(pieces), mode="discriminate", groups=len(pieces) if batch_stats else 1).float()
             o_real, o_fake = scores[:len(real)], scores[len(real):2 * len(real)]
             loss_d = d_loss_fn(o_real, o_fake)
             total = loss_d
