@@ -143,6 +143,13 @@ def _report(summary: dict[str, Any]) -> int:
                 parts.append(f"{split} {key} {m[key]:.4f}")
         if "bleu" in m:  # translation: BLEU is 0-100
             parts.append(f"{split} bleu {m['bleu']:.2f} ({m.get('decoding', '')})")
+    samples = metrics.get("samples", {})  # a generator's samples, judged
+    if "modes_covered" in samples:
+        parts.append(f"samples: {samples['modes_covered']} of {samples['modes']} modes covered, "
+                     f"{samples['high_quality']:.1%} of high quality")
+    if "fid_clf" in samples:
+        floor = f" (real data {samples['fid_clf_floor']:.2f})" if "fid_clf_floor" in samples else ""
+        parts.append(f"samples: fid_clf {samples['fid_clf']:.2f}{floor}, {samples['classes_covered']} classes covered")
     status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
     print(f"{status}: {summary['model']} on {summary['data']}, {summary['epochs_done']} epochs in "
           f"{summary['wall_time_s']:.1f}s; {'; '.join(parts)}")
@@ -163,6 +170,18 @@ def _report_cv(summary: dict[str, Any]) -> int:
     return 130 if summary.get("stop_reason") == "interrupted" else 0
 
 
+def _resume_settings(pairs: list[str]) -> dict[str, Any]:
+    """The training settings ``--set`` changes on a resumed run (unhealthy_patience=0, say); the model's
+    cannot change under its checkpoint."""
+    probe = TrainConfig(model="", data="")
+    apply_sets(probe, pairs)
+    if probe.model_overrides:
+        raise ConfigError(f"a resumed run keeps its model: {', '.join(sorted(probe.model_overrides))} cannot be "
+                          "changed with --resume; start a new run to change the model")
+    keys = [pair.partition("=")[0].strip() for pair in pairs]
+    return {key: getattr(probe, key) for key in keys}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from archzoo.engine import resume, train
     from archzoo.engine.cv import cross_validate, is_cv_dir, resume_cross_validation
@@ -172,6 +191,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         for key in ("epochs", "device", "precision"):  # e.g. more epochs, or a run moved to another machine
             if getattr(args, key) is not None:
                 extra[key] = getattr(args, key)
+        extra.update(_resume_settings(args.set or []))
         if is_cv_dir(Path(args.resume)):
             return _report_cv(resume_cross_validation(Path(args.resume), progress=not args.quiet, overrides=extra))
         return _report(resume(Path(args.resume), progress=not args.quiet, overrides=extra))

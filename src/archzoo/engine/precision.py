@@ -27,7 +27,7 @@ import contextlib
 import statistics
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,26 +184,35 @@ class Precision:
         else:
             yield
 
-    def optimize(self, loss: Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float = 0.0
-                 ) -> None:
+    def optimize(self, loss: Tensor, model: nn.Module | Sequence[nn.Module],
+                 optimizer: torch.optim.Optimizer | Sequence[torch.optim.Optimizer], grad_clip: float = 0.0) -> None:
         """backward, optional gradient-norm clipping, step; gradients are freed (set to None) first.
 
+        ``model`` and ``optimizer`` may be equally long sequences (a GAN's several discriminators): one
+        backward of ``loss``, then each model's gradients clipped on their own and each optimizer stepped.
         With fp16 the loss is scaled before backward and the gradients unscaled before clipping;
         a step whose gradients overflowed is skipped and the scale lowered (torch.amp.GradScaler).
         """
-        optimizer.zero_grad(set_to_none=True)
+        models = list(model) if isinstance(model, Sequence) else [model]
+        optimizers = list(optimizer) if isinstance(optimizer, Sequence) else [optimizer]
+        if len(models) != len(optimizers):
+            raise ValueError(f"{len(models)} models for {len(optimizers)} optimizers: give one optimizer per model")
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
         with self._no_autocast():
             if self.scaler is None:
                 loss.backward()
-                if grad_clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-                optimizer.step()
+                for net, opt in zip(models, optimizers, strict=True):
+                    if grad_clip > 0:
+                        nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+                    opt.step()
                 return
             self.scaler.scale(loss).backward()
-            if grad_clip > 0:
-                self.scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            self.scaler.step(optimizer)
+            for net, opt in zip(models, optimizers, strict=True):
+                if grad_clip > 0:
+                    self.scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+                self.scaler.step(opt)
             self.scaler.update()
 
     def state_dict(self) -> dict[str, Any]:

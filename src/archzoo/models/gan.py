@@ -127,6 +127,19 @@ class GAN(nn.Module):
         """G and D, built from the config (the MLPs here; DCGAN's convolutional ones in :class:`DCGAN`)."""
         return Generator(cfg), Discriminator(cfg)
 
+    @property
+    def discriminator_count(self) -> int:
+        """K, the discriminators (1; GMAN's K): ``discriminate`` returns (B,) scores for 1, (K, B) for more."""
+        return 1
+
+    def discriminator_parts(self) -> list[nn.Module]:
+        """The discriminators, each trained by its own optimizer."""
+        return [self.discriminator]
+
+    def combine_losses(self, losses: Tensor, values: Tensor) -> Tensor:
+        """G's loss of its losses (K,) against the discriminators (the one loss, for one D)."""
+        return losses.sum()
+
     def _check(self, x: Tensor, shape: tuple[int, ...], what: str) -> None:
         if tuple(x.shape[1:]) != tuple(shape):
             raise ValueError(f"{what} of shape (B, {', '.join(map(str, shape))}) expected, got {tuple(x.shape)}")
@@ -175,6 +188,73 @@ class GAN(nn.Module):
         device = next(self.generator.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device if generator else device)
         return net(z.to(device)).float()
+
+
+# ---- GMAN --------------------------------------------------------------------------------------------
+
+COMBINES = ("mean", "softmax")  # how G weighs its losses against GMAN's discriminators
+
+
+@dataclass(frozen=True)
+class GMANConfig(GANConfig):
+    """gan_mlp's networks with ``discriminators`` (K) discriminators, combined for G by ``combine``."""
+
+    discriminators: int = 2
+    combine: str = "mean"
+    softmax_lambda: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.discriminators < 1:
+            raise ValueError(f"discriminators (K) must be at least 1, got {self.discriminators}")
+        if self.combine not in COMBINES:
+            raise ValueError(f"unknown combine={self.combine!r}; choose one of: {', '.join(COMBINES)}")
+        if self.softmax_lambda < 0:
+            raise ValueError(f"softmax_lambda must be >= 0 (0: the mean), got {self.softmax_lambda}")
+
+
+class Discriminators(nn.Module):
+    """K discriminators of the same shape, each its own weights: (B, *data_shape) -> (K, B) scores."""
+
+    def __init__(self, cfg: GMANConfig) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(Discriminator(cfg) for _ in range(cfg.discriminators))
+
+    def forward(self, x: Tensor, groups: int = 1) -> Tensor:
+        return torch.stack([net(x, groups=groups) for net in self.nets])
+
+
+class GMAN(GAN):
+    """Durugkar, Gemp & Mahadevan, "Generative Multi-Adversarial Networks", ICLR 2017
+    (https://arxiv.org/abs/1611.01673): one generator against K discriminators D_1..D_K, each trained on its
+    own as a GAN's D is (each with its own optimizer). G minimises a combination of its losses L_k against
+    each D_k, weighted by how well each D_k does (V_k, the value D_k maximises, on the current batch)::
+
+        L_G = sum_k w_k L_k,   w = softmax(lambda V)      (combine="softmax"; lambda = 0 is the mean)
+        L_G = (1 / K) sum_k L_k                           (combine="mean", the paper's GMAN-0)
+
+    Large lambda leans on the harshest discriminator (GMAN-max as lambda -> infinity); the mean is the
+    forgiving teacher. The weights take no gradient. ``discriminate`` returns (K, B) scores. The networks are
+    gan_mlp's (the paper's own are DCGAN-like): so the table compares the remedy, not the architecture.
+    """
+
+    def networks(self, cfg: GMANConfig) -> tuple[nn.Module, nn.Module]:  # type: ignore[override]
+        return Generator(cfg), Discriminators(cfg)
+
+    @property
+    def discriminator_count(self) -> int:
+        return self.cfg.discriminators
+
+    def discriminator_parts(self) -> list[nn.Module]:
+        """Each D_k, in order (the task gives each its own optimizer)."""
+        return list(self.discriminator.nets)
+
+    def combine_losses(self, losses: Tensor, values: Tensor) -> Tensor:
+        """G's loss of its losses (K,) against each D_k and the D_k's values (K,) (how well each does)."""
+        if self.cfg.combine == "mean" or self.cfg.softmax_lambda == 0:
+            return losses.mean()
+        weights = torch.softmax(self.cfg.softmax_lambda * values.detach(), 0)
+        return (weights * losses).sum()
 
 
 # ---- DCGAN -------------------------------------------------------------------------------------------
@@ -305,3 +385,7 @@ register_model("dcgan", DCGAN, DCGANConfig(), paper="Unsupervised Representation
                "Generative Adversarial Networks", year=2016, url="https://arxiv.org/abs/1511.06434", **_CARD,
                notes="all-convolutional G and D with batch norm; layouts for 28 (7-14-28), 32 and 64 pixel images "
                      "chosen by the data's size; Adam 2e-4, beta1 0.5")
+register_model("gman", GMAN, GMANConfig(), paper="Generative Multi-Adversarial Networks", year=2017,
+               url="https://arxiv.org/abs/1611.01673", **_CARD,
+               notes="gan_mlp's networks with K = 2 discriminators (a setting), G's losses combined by their mean "
+                     "or a softmax of the discriminators' values; each D has its own optimizer")

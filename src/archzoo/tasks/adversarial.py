@@ -146,6 +146,11 @@ def _world_size() -> int:
     return 1
 
 
+def _discriminator_names(k: int) -> list[str]:
+    """The optimizers' names of K discriminators: "discriminator" for one, "discriminator0".. for more."""
+    return ["discriminator"] if k == 1 else [f"discriminator{i}" for i in range(k)]
+
+
 def _grad_norm(module: nn.Module) -> Tensor:
     norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
     return torch.stack(norms).norm() if norms else torch.zeros(())
@@ -256,8 +261,10 @@ class AdversarialTask:
         if (inner.generator_ema is not None) != (cfg.ema > 0):
             raise ConfigError("the generator's moving average is set by the training setting ema (--set ema=0.999),"
                               " not by the model's: leave model.ema alone")
+        parts = inner.discriminator_parts()
         return {"generator": build_optimizer(inner.generator, cfg),
-                "discriminator": build_optimizer(inner.discriminator, cfg)}
+                **{name: build_optimizer(part, cfg)
+                   for name, part in zip(_discriminator_names(len(parts)), parts, strict=True)}}
 
     def distribute(self, net: nn.Module) -> nn.Module:
         """The engine's wrapping under torchrun: G and D in a DistributedDataParallel each (see the module's
@@ -277,6 +284,8 @@ class AdversarialTask:
         n_global = len(parts[0]) * _world_size()  # one part's rows over all processes
         device = real_all.device
         batch_stats = inner.batch_stats  # D normalises over its batch: real, generated, interpolates apart
+        k = inner.discriminator_count  # scores come as (K, B) rows, one per discriminator (GMAN), or (B,) for 1
+        d_parts, d_optimizers = inner.discriminator_parts(), [optimizers[n] for n in _discriminator_names(k)]
         out: dict[str, Tensor] = {}
         for real in parts:
             with torch.no_grad():
@@ -289,32 +298,40 @@ class AdversarialTask:
                 eps = _rows(torch.rand(n_global, device=device)).view(-1, *([1] * (real.ndim - 1)))
                 interpolates = torch.lerp(fake.to(real.dtype), real.detach(), eps).requires_grad_(True)
                 pieces.append(interpolates)
-            scores = model(torch.cat(pieces), mode="discriminate", groups=len(pieces) if batch_stats else 1).float()
-            o_real, o_fake = scores[:len(real)], scores[len(real):2 * len(real)]
-            loss_d = d_loss_fn(o_real, o_fake)
-            total = loss_d
+            scores = model(torch.cat(pieces), mode="discriminate", groups=len(pieces) if batch_stats else 1)
+            scores = scores.float().view(k, -1)  # (K, pieces x B)
+            n = len(real)
+            o_real, o_fake = scores[:, :n], scores[:, n:2 * n]
+            losses = torch.stack([d_loss_fn(o_real[i], o_fake[i]) for i in range(k)])  # each D's own loss
+            total = losses.sum()  # one backward; each D's gradient comes from its own loss alone
             if cfg.gp_lambda > 0:
-                penalty = gradient_penalty(scores[2 * len(real):], interpolates)
-                total = total + cfg.gp_lambda * penalty
-                out["gp"] = penalty.detach()
+                penalty = torch.stack([gradient_penalty(scores[i, 2 * n:], interpolates) for i in range(k)])
+                total = total + cfg.gp_lambda * penalty.sum()
+                out["gp"] = penalty.detach().mean()
             if cfg.r1_gamma > 0:
-                r1 = r1_penalty(o_real, real)
-                total = total + 0.5 * cfg.r1_gamma * r1
-                out["r1"] = r1.detach()
-            precision.optimize(total, inner.discriminator, optimizers["discriminator"], cfg.grad_clip)
+                r1 = torch.stack([r1_penalty(o_real[i], real) for i in range(k)])
+                total = total + 0.5 * cfg.r1_gamma * r1.sum()
+                out["r1"] = r1.detach().mean()
+            precision.optimize(total, d_parts, d_optimizers, cfg.grad_clip)
             out["grad_norm_d"] = _grad_norm(inner.discriminator)
             if cfg.clip_value > 0:
                 with torch.no_grad():
                     for p in inner.discriminator.parameters():
                         p.clamp_(-cfg.clip_value, cfg.clip_value)
         z = _rows(torch.randn(n_global, inner.latent_dim, device=device))
-        o_gen = model(model(z, mode="generate"), mode="discriminate").float()
-        loss_g = g_loss_fn(o_gen)
+        o_gen = model(model(z, mode="generate"), mode="discriminate").float().view(k, -1)
+        g_losses = torch.stack([g_loss_fn(o_gen[i]) for i in range(k)])
+        values = torch.zeros(k, device=device)
+        if k > 1:  # how well each D does now (the value it maximises), for G's weighting of them
+            with torch.no_grad():
+                o_now = model(real.detach(), mode="discriminate").float().view(k, -1)
+                values = torch.stack([-d_loss_fn(o_now[i], o_gen[i].detach()) for i in range(k)])
+        loss_g = inner.combine_losses(g_losses, values)
         precision.optimize(loss_g, inner.generator, optimizers["generator"], cfg.grad_clip)
         if inner.generator_ema is not None:
             inner.update_ema(cfg.ema)
         probability = torch.sigmoid if logits else (lambda t: t)
-        loss_d = loss_d.detach()
+        loss_d = losses.detach().mean()
         out.update(loss=torch.where(torch.isfinite(loss_g), loss_d, loss_g.detach()), loss_d=loss_d,
                    loss_g=loss_g.detach(), d_real=probability(o_real.detach()).mean(),
                    d_fake=probability(o_fake.detach()).mean(), grad_norm_g=_grad_norm(inner.generator))
@@ -327,20 +344,22 @@ class AdversarialTask:
         probability = torch.sigmoid if logits else (lambda t: t)
         sums = dict(loss_d=0.0, loss_g=0.0, d_real=0.0, d_fake=0.0, d_accuracy=0.0)
         boundary = BOUNDARIES.get(self.loss_name)
+        count = model.discriminator_count
         n = 0
         for i, batch in enumerate(batches):
             real = batch[0]
             g = torch.Generator().manual_seed(i)  # the same codes at every evaluation
             z = torch.randn(len(real), model.latent_dim, generator=g).to(real.device)
-            o_real = model(real, mode="discriminate").float()
-            o_fake = model(model(z, mode="generate"), mode="discriminate").float()
+            o_real = model(real, mode="discriminate").float().view(count, -1)  # (K, B)
+            o_fake = model(model(z, mode="generate"), mode="discriminate").float().view(count, -1)
             k = len(real)
-            sums["loss_d"] += d_loss_fn(o_real, o_fake).item() * k
-            sums["loss_g"] += g_loss_fn(o_fake).item() * k
-            sums["d_real"] += probability(o_real).sum().item()
-            sums["d_fake"] += probability(o_fake).sum().item()
+            # each figure the mean over the K discriminators (G's loss: against each, unweighted)
+            sums["loss_d"] += sum(d_loss_fn(o_real[i], o_fake[i]).item() for i in range(count)) / count * k
+            sums["loss_g"] += sum(g_loss_fn(o_fake[i]).item() for i in range(count)) / count * k
+            sums["d_real"] += probability(o_real).sum().item() / count
+            sums["d_fake"] += probability(o_fake).sum().item() / count
             if boundary is not None:  # real called real and generated called generated, half each
-                sums["d_accuracy"] += 0.5 * ((o_real > boundary).sum() + (o_fake <= boundary).sum()).item()
+                sums["d_accuracy"] += 0.5 * ((o_real > boundary).sum() + (o_fake <= boundary).sum()).item() / count
             n += k
         if n == 0:
             return {self.best_metric: float("nan"), "samples": 0}
