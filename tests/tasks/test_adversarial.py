@@ -301,6 +301,11 @@ def test_two_processes_match_one_for_a_gan(tmp_path: Path, one_and_two_processes
     (["train", "wgan", "--data", "gaussians8", "--batch-size", "64"], ("critic_steps=5", "multiple of 5")),
     (["train", "gan_mlp", "--data", "iris"], ("a GAN learns images",)),
     (["train", "mlp", "--data", "gaussians25"], ("2-D points for generative adversarial networks",)),
+    (["train", "gan_mlp", "--data", "digits", "--set", "augment=crop"], ("augment='crop'", "shows in its samples",
+                                                                     "augment=flip")),
+    (["train", "gan_mlp", "--data", "gaussians8", "--set", "augment=flip"], ("augment='flip'",)),
+    (["train", "gman", "--data", "gaussians8", "--set", "model.combine=max"], ("choose one of: mean, softmax",)),
+    (["train", "gan_mlp", "--data", "gaussians8", "--set", "unhealthy_patience=-1"], ("unhealthy_patience",)),
 ])
 def test_bad_settings_are_one_line(argv: list[str], needles: tuple[str, ...], cli_fails, tmp_path: Path) -> None:
     cli_fails([*argv, "--out", str(tmp_path / "run"), "--device", "cpu", "--quiet"], *needles)
@@ -316,3 +321,19 @@ def test_sampling_a_run_without_a_checkpoint_is_one_line(cli_fails, tmp_path: Pa
 
 def test_task_choice() -> None:
     assert isinstance(make_task("adversarial", load_dataset("gaussians25")), AdversarialTask)
+
+
+def test_flips_are_the_one_augmentation_and_growth_follows_training(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, data="digits", augment="flip", epochs=4, model_overrides={})
+    ds = load_dataset("digits")
+    task = make_task("adversarial", ds)
+    plan = task.plan(ds, cfg)
+    train_batches, _ = plan.batches(cfg, torch.device("cpu"))
+    assert plan.augment == "flip" and train_batches.augment is not None
+    model = create_model("gan_mlp", **plan.model_overrides({"data_shape", "out_act", "ema"}))
+    seen: list[float] = []
+    model.set_progress = seen.append  # a model that grows with training hears the share done
+    task.build_optimizers(model, cfg)
+    task.set_progress(1.0)
+    task.set_progress(6.0)
+    assert seen == [0.25, 1.0]

@@ -78,6 +78,8 @@ def _minimax(o_real: Tensor, o_fake: Tensor) -> Tensor:
     return F.softplus(-o_real).mean() + F.softplus(o_fake).mean()  # -log s(o_r) - log(1 - s(o_f))
 
 
+GAN_AUGMENTATIONS = ("none", "flip")  # what a GAN may be shown: mirrored images are as likely as the originals
+
 # D's decision boundary per loss: a sample scored above it is called real (no boundary for the Wasserstein critic)
 BOUNDARIES = {"minimax": 0.0, "non_saturating": 0.0, "least_squares": 0.5, "hinge": 0.0}
 D_WINS = 0.99  # D wins outright when it tells at least this share of real and generated samples apart
@@ -160,13 +162,18 @@ def _grad_norm(module: nn.Module) -> Tensor:
 
 class AdversarialPlan(TensorPlan):
     """Real samples only: 2-D points as they are, or images scaled to the generator's output range ([-1, 1]
-    for tanh, [0, 1] for sigmoid), no augmentation. Tells the model the data's shape, its output activation
+    for tanh, [0, 1] for sigmoid), mirrored at random with ``augment=flip`` (no other augmentation: a GAN
+    reproduces what it is shown, crops and all). Tells the model the data's shape, its output activation
     and whether to keep a moving average of G (the run's ``ema``)."""
 
     def __init__(self, ds: Dataset, cfg: TrainConfig) -> None:
         super().__init__(ds, cfg)
-        self.augment = "none"
         self.points = not ds.is_image
+        self.augment = cfg.augment or "none"
+        if self.augment not in GAN_AUGMENTATIONS or (self.points and self.augment != "none"):
+            raise ConfigError(f"augment={self.augment!r}: a GAN learns what it is shown, so an augmentation shows in "
+                              f"its samples; use augment=flip (images that look alike mirrored: faces, clothes) or "
+                              f"none")
         self.ema = cfg.ema > 0
 
     def out_act(self, cfg: TrainConfig) -> str:
@@ -194,7 +201,7 @@ class AdversarialPlan(TensorPlan):
                               f"parts over {world_size} processes; use a multiple of {cfg.critic_steps * world_size}")
         common = dict(device=device, channels_last=False, **scale)
         train = Batcher(self.ds.splits["train"], cfg.batch_size, shuffle=True, seed=cfg.seed, rank=rank,
-                        world_size=world_size, **common)
+                        world_size=world_size, augment=self.augment, **common)
         evals = {name: Batcher(split, cfg.eval_batch_size, **common)
                  for name, split in self.ds.splits.items() if name != "train"}
         return train, evals
@@ -242,6 +249,8 @@ class AdversarialTask:
         self.loss_name = "non_saturating"
         self.run_dir: Path | None = None
         self.train_metrics: tuple[str, ...] = ()  # the step's figures the engine logs as epoch means
+        self._grows: nn.Module | None = None  # the model, when it grows with training (set_progress)
+        self.epochs = 1
 
     def plan(self, ds: Dataset, cfg: TrainConfig, run_dir: Path | None = None) -> AdversarialPlan:
         gan_losses(cfg.gan_loss)
@@ -258,6 +267,8 @@ class AdversarialTask:
 
     def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         inner = unwrap_model(model)
+        self._grows = inner if hasattr(inner, "set_progress") else None
+        self.epochs = cfg.epochs
         if (inner.generator_ema is not None) != (cfg.ema > 0):
             raise ConfigError("the generator's moving average is set by the training setting ema (--set ema=0.999),"
                               " not by the model's: leave model.ema alone")
@@ -265,6 +276,12 @@ class AdversarialTask:
         return {"generator": build_optimizer(inner.generator, cfg),
                 **{name: build_optimizer(part, cfg)
                    for name, part in zip(_discriminator_names(len(parts)), parts, strict=True)}}
+
+    def set_progress(self, epochs_done: float) -> None:
+        """The engine's epochs done, passed on as the share of training done to a model that grows with it
+        (StyleGAN's progressive growing: its ``set_progress``)."""
+        if self._grows is not None:
+            self._grows.set_progress(min(epochs_done / self.epochs, 1.0))
 
     def distribute(self, net: nn.Module) -> nn.Module:
         """The engine's wrapping under torchrun: G and D in a DistributedDataParallel each (see the module's
