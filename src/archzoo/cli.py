@@ -221,7 +221,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     task = latent.run_task(Path(args.run_dir))
     if task in ("vae", "adversarial"):
         path, _ = latent.sample(Path(args.run_dir), n=args.n, cls=args.cls, seed=args.seed, out=args.out,
-                                checkpoint=args.checkpoint, device=args.device)
+                                checkpoint=args.checkpoint, device=args.device, truncation=args.truncation)
         print(f"samples: {path}")
         return 0
     if task == "reconstruction":
@@ -229,6 +229,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
                           "reconstruct, interpolate, embed, eval); train a VAE (vae_mlp, vae_conv, cvae) to sample")
     if args.cls is not None:
         raise ConfigError("--class applies to conditional models (cvae); this is a text run")
+    if args.truncation != 1:
+        raise ConfigError("--truncation applies to GAN runs; this is a text run (use --temperature, --top-k, --top-p)")
     sample_run(Path(args.run_dir), args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
                top_p=args.top_p, seed=args.seed, checkpoint=args.checkpoint, device=args.device)
     print()
@@ -386,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("--n", type=int, default=64, help="images: how many (default 64)")
     s.add_argument("--class", dest="cls", metavar="C", help="images of a conditional VAE: this class (index or name)")
+    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                   help="GANs: pull the codes toward their mean by psi in [0, 1] (1: none, the default)")
     s.add_argument("--out", metavar="PNG", help="images: the figure (default RUN/figures/sample.png)")
     s.add_argument("--prompt", default="", help="the text to continue (default: start from nothing)")
     s.add_argument("--tokens", type=int, default=500, help="how many tokens to generate")
@@ -417,9 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "run's training noise)")
     s.add_argument("--noise-level", type=float, help="the noise's level (gaussian: sigma; others: the fraction)")
 
-    s = _image_command(sub, "interpolate", "decode the path between two images' codes", cmd_interpolate)
-    s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the first image")
-    s.add_argument("--to", dest="end", type=int, required=True, metavar="J", help="index of the last image")
+    s = _image_command(sub, "interpolate", "decode the path between two images' codes (a GAN: two seeds' codes)",
+                       cmd_interpolate)
+    s.add_argument("--from", dest="start", type=int, required=True, metavar="I",
+                   help="index of the first image (a GAN run: the seed of the first code)")
+    s.add_argument("--to", dest="end", type=int, required=True, metavar="J",
+                   help="index of the last image (a GAN run: the seed of the last code)")
     s.add_argument("--steps", type=int, default=10)
     s.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
 

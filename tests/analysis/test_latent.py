@@ -123,6 +123,6 @@ def test_bad_input(argv: list[str], needles: tuple[str, ...], runs, cli_fails) -
 def test_commands_on_runs_they_do_not_apply_to(tmp_path: Path, cli_fails) -> None:
     train(TrainConfig(model="mlp", data="digits", out=str(tmp_path / "clf"), epochs=1), progress=False)
     cli_fails(["interpolate", str(tmp_path / "clf"), "--from", "0", "--to", "1"],
-           "applies to reconstruction and vae runs", "classification run")
+           "applies to reconstruction, vae and adversarial runs", "classification run")
     cli_fails(["embed", str(tmp_path / "clf")], "use `archzoo eval` on it")
     cli_fails(["sample", str(tmp_path / "clf")], "language-model runs")

@@ -26,7 +26,7 @@ COMMANDS_BY_TASK = {
     "vae": ("reconstruct", "sample", "interpolate", "embed", "style (conditional VAEs)"),
     "language_model": ("sample",),
     "translation": ("translate",),
-    "adversarial": ("sample",),
+    "adversarial": ("sample", "interpolate"),
 }
 
 
@@ -90,7 +90,8 @@ def load_run(run_dir: Path, command: str, tasks: tuple[str, ...], *, checkpoint:
     record = json.loads(config_path.read_text())
     task = record.get("task", "")
     if task not in tasks:
-        raise ConfigError(f"`archzoo {command}` applies to {' and '.join(tasks)} runs; {run_dir} is a {task} run "
+        listed = " and ".join(tasks) if len(tasks) < 3 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
+        raise ConfigError(f"`archzoo {command}` applies to {listed} runs; {run_dir} is a {task} run "
                           f"of {cfg.model} ({_applies(task)})")
     model = create_model(cfg.model, **record["model_config"])
     state, _, _ = load_checkpoint(run_dir / "checkpoints", checkpoint)
@@ -196,15 +197,20 @@ def _class_index(run: LoadedRun, cls: str | int, names: tuple[str, ...]) -> int:
 
 @torch.no_grad()
 def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: int = 0,
-           out: str | Path | None = None, checkpoint: str = "best", device: str = "auto") -> tuple[Path, Tensor]:
+           out: str | Path | None = None, checkpoint: str = "best", device: str = "auto",
+           truncation: float = 1.0) -> tuple[Path, Tensor]:
     """``n`` images decoded from codes drawn from the prior (a conditional VAE: of class ``cls``, or of
     every class in turn); for a GAN run, ``n`` samples of its generator (images, or 2-D points drawn over
-    the data's)."""
+    the data's), truncated by ``truncation`` psi (see archzoo.models.gan.GAN.sample)."""
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
+    if not 0 <= truncation <= 1:
+        raise ConfigError(f"--truncation must be in [0, 1] (1: none; 0: every sample the mean's), got {truncation}")
     run = load_run(run_dir, "sample", ("vae", "adversarial", "language_model"), checkpoint=checkpoint, device=device)
     if run.task == "adversarial":
-        return _sample_gan(run, n, cls, seed, out)
+        return _sample_gan(run, n, cls, seed, out, truncation)
+    if truncation != 1:
+        raise ConfigError(f"--truncation applies to GAN runs; {run_dir} is a {run.task} run")
     if run.task != "vae":
         raise ConfigError("text runs are sampled by `archzoo sample RUN --prompt ...`")  # the CLI routes them
     model = run.model
@@ -221,24 +227,29 @@ def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: in
     return path, images.cpu()
 
 
-def _sample_gan(run: LoadedRun, n: int, cls: str | int | None, seed: int, out: str | Path | None
-                ) -> tuple[Path, Tensor]:
+def _sample_gan(run: LoadedRun, n: int, cls: str | int | None, seed: int, out: str | Path | None,
+                truncation: float = 1.0) -> tuple[Path, Tensor]:
     """A GAN's samples (from its generator's moving average where it keeps one): an image grid, or a scatter of
     2-D points over the data's own."""
-    from archzoo.tasks.adversarial import load_real_points, scatter, to_unit
-
     if cls is not None:
         raise ConfigError(f"--class applies to conditional models (cvae); {run.cfg.model} is unconditional")
-    drawn = run.model.sample(n, torch.Generator().manual_seed(seed))
-    title = f"{run.cfg.model}: {n} samples (seed {seed})"
+    drawn = run.model.sample(n, torch.Generator().manual_seed(seed), truncation=truncation)
+    title = f"{run.cfg.model}: {n} samples (seed {seed}" + (f", truncation {truncation})" if truncation != 1 else ")")
+    return _draw_gan(run, drawn, _out(run, out, "sample"), title, nrow=min(n, 8))
+
+
+def _draw_gan(run: LoadedRun, drawn: Tensor, path: Path, title: str, nrow: int,
+              col_labels: list[str] | None = None) -> tuple[Path, Tensor]:
+    """A GAN's samples drawn: images as a grid (in [0, 1]), 2-D points as a scatter over the data's own."""
+    from archzoo.tasks.adversarial import load_real_points, scatter, to_unit
+
     if drawn.ndim == 4:  # images
         images = to_unit(run.model, drawn)
-        return save_grid(images, _out(run, out, "sample"), nrow=min(n, 8), title=title), images.cpu()
+        return save_grid(images, path, nrow=nrow, title=title, col_labels=col_labels), images.cpu()
     if drawn.ndim != 2 or drawn.shape[1] != 2:
         raise ConfigError(f"{run.cfg.model} draws samples of shape {tuple(drawn.shape[1:])}: only images and "
                           "2-D points can be drawn")
-    path = scatter(load_real_points(run.cfg, 2500), drawn, _out(run, out, "sample"), title=title)
-    return path, drawn.cpu()
+    return scatter(load_real_points(run.cfg, 2500), drawn, path, title=title), drawn.cpu()
 
 
 def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
@@ -254,10 +265,14 @@ def interpolate(run_dir: Path, *, start: int, end: int, steps: int = 10, spheric
                 split: str = "test", out: str | Path | None = None, checkpoint: str = "best",
                 device: str = "auto") -> tuple[Path, Tensor]:
     """The decoded path from image ``start``'s code to image ``end``'s (the mean code for a VAE), in ``steps``
-    points, linear or spherical (``spherical``); a conditional VAE keeps the first image's class."""
+    points, linear or spherical (``spherical``); a conditional VAE keeps the first image's class. A GAN
+    run walks from the code drawn with seed ``start`` to the code drawn with seed ``end``."""
     if steps < 2:
         raise ConfigError(f"--steps must be at least 2 (the two ends), got {steps}")
-    run = load_run(run_dir, "interpolate", ("reconstruction", "vae"), checkpoint=checkpoint, device=device)
+    run = load_run(run_dir, "interpolate", ("reconstruction", "vae", "adversarial"), checkpoint=checkpoint,
+                   device=device)
+    if run.task == "adversarial":
+        return _interpolate_gan(run, start, end, steps, spherical, out)
     x, y, _ = run.images(split)
     _check_index(start, len(x), "--from", split)
     _check_index(end, len(x), "--to", split)
@@ -276,6 +291,21 @@ def interpolate(run_dir: Path, *, start: int, end: int, steps: int = 10, spheric
     path = save_grid(grid, _out(run, out, "interpolate"), nrow=len(grid), title=title,
                      col_labels=["from", *[f"{v:.2f}" for v in t.tolist()], "to"])
     return path, decoded.cpu()
+
+
+def _interpolate_gan(run: LoadedRun, start: int, end: int, steps: int, spherical: bool, out: str | Path | None
+                     ) -> tuple[Path, Tensor]:
+    """A GAN's samples along the path between the codes z ~ N(0, I) drawn with seeds ``start`` and ``end``."""
+    if min(start, end) < 0:
+        raise ConfigError(f"--from and --to are the seeds of a GAN's two codes: integers >= 0, got {start}, {end}")
+    dim = run.model.latent_dim
+    a, b = (torch.randn(dim, generator=torch.Generator().manual_seed(seed)) for seed in (start, end))
+    t = torch.linspace(0, 1, steps)
+    codes = slerp(a, b, t) if spherical else torch.lerp(a, b, t[:, None])  # (steps, latent_dim)
+    drawn = run.model.decode_codes(codes.to(run.device))
+    title = f"{run.cfg.model}: code of seed {start} -> seed {end}, {'spherical' if spherical else 'linear'}"
+    return _draw_gan(run, drawn, _out(run, out, "interpolate"), title, nrow=steps,
+                     col_labels=[f"{v:.2f}" for v in t.tolist()])
 
 
 @torch.no_grad()

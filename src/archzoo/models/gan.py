@@ -180,14 +180,26 @@ class GAN(nn.Module):
         for name, kept in self.generator_ema.named_buffers():
             kept.copy_(buffers[name])
 
+    def sampler(self) -> nn.Module:
+        """The generator that draws samples: G's moving average where the model keeps one, else G."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` samples (n, *data_shape) of codes z ~ N(0, I) drawn from ``generator``, by the moving average
-        of G where the model keeps one, else by G."""
-        net = self.generator_ema if self.generator_ema is not None else self.generator
+    def sample(self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0) -> Tensor:
+        """``n`` samples (n, *data_shape) of codes z ~ N(0, I) drawn from ``generator``, by :meth:`sampler`.
+
+        ``truncation`` psi < 1 pulls each code toward the prior's mean, z' = psi z (the truncation trick in
+        z-space, a temperature: fewer unlikely codes, so more typical and less varied samples; StyleGAN's
+        is in w-space)."""
         device = next(self.generator.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device if generator else device)
-        return net(z.to(device)).float()
+        return self.decode_codes(truncation * z.to(device))
+
+    @torch.no_grad()
+    def decode_codes(self, z: Tensor) -> Tensor:
+        """Samples (B, *data_shape) of given codes z (B, latent_dim), by :meth:`sampler`."""
+        self._check(z, (self.latent_dim,), "codes")
+        return self.sampler()(z).float()
 
 
 # ---- GMAN --------------------------------------------------------------------------------------------
