@@ -17,7 +17,10 @@ classes the samples fall in, judged by an archzoo classifier trained on the same
   samples, ``class_match`` is the fraction the classifier puts in the class they were asked for.
 
 The classifier is trained once per dataset by the command in :data:`FEATURE_CLASSIFIERS` (about 40 s on
-two cores) into ``$ARCHZOO_CACHE/classifiers/<data>`` (default ``~/.cache/archzoo``) and reused.
+two cores) into ``$ARCHZOO_CACHE/classifiers/<data>`` (default ``~/.cache/archzoo``) and reused. A padded
+variant of a dataset (:data:`CROPPED_VIEWS`: ``fashion-mnist-32``, Fashion-MNIST with 2 zero pixels on each
+side) is judged by the classifier of the dataset it pads, which sees the centre of every image (real and
+generated alike), so that its figures compare with those of runs on the original.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ from archzoo.engine.config import ConfigError
 FEATURE_CLASSIFIERS: dict[str, tuple[str, str]] = {
     "fashion-mnist": ("lenet5_modern", "fast"),
     "mnist": ("lenet5_modern", "fast"),
+    "fashion-mnist-32": ("lenet5_modern", "fast"),  # judged by fashion-mnist's (CROPPED_VIEWS)
 }
+# dataset -> (the dataset whose classifier judges it, pixels cut from each side of its images first)
+CROPPED_VIEWS: dict[str, tuple[str, int]] = {"fashion-mnist-32": ("fashion-mnist", 2)}
 COVERED_SHARE = 0.1  # a class is covered when it gets at least this fraction of n / K samples
 
 
@@ -51,6 +57,7 @@ def cache_root() -> Path:
 
 def classifier_command(data: str) -> str:
     """The command that trains ``data``'s feature classifier into the cache (the home directory shown as ~)."""
+    data = CROPPED_VIEWS.get(data, (data, 0))[0]
     model, recipe = _classifier_for(data)
     out = cache_root() / "classifiers" / data
     shown = f"~/{out.relative_to(Path.home())}" if out.is_relative_to(Path.home()) else str(out)
@@ -64,9 +71,17 @@ def _classifier_for(data: str) -> tuple[str, str]:
     return FEATURE_CLASSIFIERS[data]
 
 
+def centre_crop(images: Tensor, border: int) -> Tensor:
+    """``images`` (..., H, W) without ``border`` pixels on each side (unchanged for 0)."""
+    return images[..., border:images.shape[-2] - border, border:images.shape[-1] - border] if border else images
+
+
 class FeatureClassifier(nn.Module):
     """A trained classifier of a dataset's images: ``forward`` maps images in [0, 1] (B, C, H, W) to its
-    penultimate features (B, F) (normalised as the classifier was trained); ``predict`` to classes."""
+    penultimate features (B, F) (normalised as the classifier was trained); ``predict`` to classes. With
+    ``border``, both first cut that many pixels off each side (a padded dataset judged on its centre)."""
+
+    border = 0
 
     def __init__(self, model: nn.Module, mean: tuple[float, ...], std: tuple[float, ...],
                  identity: dict[str, Any]) -> None:
@@ -80,10 +95,12 @@ class FeatureClassifier(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
+        images = centre_crop(images, self.border)
         return self.model.forward_features((images.float() - self.mean) / self.std).float()
 
     @torch.no_grad()
     def predict(self, images: Tensor, batch_size: int = 2000) -> Tensor:
+        images = centre_crop(images, self.border)
         out = [self.model((images[i:i + batch_size].float() - self.mean) / self.std).argmax(1)
                for i in range(0, len(images), batch_size)]
         return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
@@ -92,7 +109,15 @@ class FeatureClassifier(nn.Module):
 def feature_classifier(data: str, *, data_root: str | None = None, train_if_missing: bool = True,
                        progress: bool = False, ds: Any = None) -> FeatureClassifier:
     """The cached feature classifier of ``data``, trained first (once) when it is not there; ``ds`` is the
-    dataset already loaded, if the caller has it (its normalisation is the classifier's)."""
+    dataset already loaded, if the caller has it (its normalisation is the classifier's). For data in
+    :data:`CROPPED_VIEWS`, the classifier of the dataset it pads, cropping every image to its centre."""
+    if data in CROPPED_VIEWS:
+        judge, border = CROPPED_VIEWS[data]
+        classifier = feature_classifier(judge, data_root=data_root, train_if_missing=train_if_missing,
+                                        progress=progress)
+        classifier.border = border
+        classifier.identity = {**classifier.identity, "judges": f"{data}, {border} pixels cut off each side"}
+        return classifier
     from archzoo.data import load_dataset
     from archzoo.engine import TrainConfig, train
     from archzoo.engine.checkpoint import load_checkpoint
