@@ -277,6 +277,16 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mix(args: argparse.Namespace) -> int:
+    from archzoo.analysis import latent
+
+    path, _ = latent.mix(Path(args.run_dir), rows=args.rows, cols=args.cols, styles=tuple(args.styles),
+                         seed=args.seed, truncation=args.truncation, out=args.out, checkpoint=args.checkpoint,
+                         device=args.device)
+    print(f"style mixing: {path}")
+    return 0
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from archzoo.analysis import latent
 
@@ -429,6 +439,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="index of the last image (a GAN run: the seed of the last code)")
     s.add_argument("--steps", type=int, default=10)
     s.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
+
+    s = sub.add_parser("mix", help="a StyleGAN run's style-mixing grid: coarse, middle and fine styles from a "
+                                   "second code")
+    s.add_argument("run_dir")
+    s.add_argument("--rows", type=int, default=4, help="sources A down the side (default 4)")
+    s.add_argument("--cols", type=int, default=4, help="sources B across the top (default 4)")
+    s.add_argument("--styles", nargs="+", default=["coarse", "middle", "fine"], metavar="RANGE",
+                   help="the ranges of style layers taken from B, a block each: coarse, middle, fine (default all)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="psi in [0, 1] (1: none)")
+    s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/mix.png)")
+    _run_options(s)
+    s.set_defaults(fn=cmd_mix)
 
     s = sub.add_parser("embed", help="the codes of a split's images, and a 2-D scatter of them by class")
     s.add_argument("run_dir")

@@ -296,3 +296,28 @@ def test_a_short_run_on_fashion_mnist(tmp_path: Path, real_data_root: Path) -> N
     val = summary["metrics"]["val"]
     assert all(math.isfinite(val[k]) for k in ("loss_d", "loss_g", "d_real", "d_fake"))
     assert 0 < val["d_real"] < 1 and 0 <= val["d_accuracy"] <= 1
+
+
+@pytest.mark.slow
+def test_the_mixing_grid_of_a_run(tmp_path: Path, real_data_root: Path, cli_fails) -> None:
+    from archzoo.analysis import latent
+    from archzoo.cli import main
+
+    out = tmp_path / "r"
+    cfg = TrainConfig(model="stylegan", data="fashion-mnist", data_root=str(real_data_root), out=str(out),
+                      subset=128, epochs=1, batch_size=64, optimizer="adam", lr=2e-3, beta1=0.0, beta2=0.99,
+                      val_size=64, eval_samples=0, schedule="constant", augment="none", device="cpu",
+                      model_overrides=dict(SMALL, min_channels=4))
+    train(cfg, progress=False)
+    path, grid = latent.mix(out, rows=2, cols=3, styles=("coarse", "fine"), seed=4, device="cpu")
+    assert path.is_file() and grid.shape == ((1 + 2 * 2) * 4, 1, 28, 28)  # a header row, then a row per A and range
+    assert torch.equal(grid[0], torch.ones(1, 28, 28))  # the blank corner
+    model = latent.load_run(out, "mix", ("adversarial",), device="cpu").model
+    g = torch.Generator().manual_seed(4)
+    z_a, z_b = torch.randn(2, model.latent_dim, generator=g), torch.randn(3, model.latent_dim, generator=g)
+    expected = (model.mix(z_a[1:2], z_b[2:3], "fine") + 1) / 2  # the fine block's second row, third B
+    torch.testing.assert_close(grid[4 * 4 + 3], expected[0])
+    torch.testing.assert_close(grid[4 + 0], (model.mix(z_a[:1], z_a[:1], ()) + 1)[0] / 2)  # A1 itself
+    assert main(["mix", str(out), "--styles", "middle", "--device", "cpu"]) == 0
+    cli_fails(["mix", str(out), "--styles", "tiny"], "unknown style range", "coarse, middle, fine")
+    cli_fails(["mix", str(out), "--rows", "0"], "--rows and --cols must be at least 1")

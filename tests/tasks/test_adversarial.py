@@ -362,3 +362,4 @@ def test_truncation_and_interpolation_of_a_gan_run(tmp_path: Path, capsys, cli_f
     assert "samples:" in capsys.readouterr().out
     cli_fails(["sample", str(out), "--truncation", "1.5"], "--truncation must be in [0, 1]")
     cli_fails(["interpolate", str(out), "--from", "-1", "--to", "2"], "seeds", ">= 0")
+    cli_fails(["mix", str(out)], "gan_mlp run", "no styles to mix")

@@ -26,8 +26,9 @@ COMMANDS_BY_TASK = {
     "vae": ("reconstruct", "sample", "interpolate", "embed", "style (conditional VAEs)"),
     "language_model": ("sample",),
     "translation": ("translate",),
-    "adversarial": ("sample", "interpolate"),
+    "adversarial": ("sample", "interpolate", "mix (StyleGAN)"),
 }
+STYLE_RANGES = ("coarse", "middle", "fine")  # StyleGAN's named ranges of style layers, by the sides they draw
 
 
 def _applies(task: str) -> str:
@@ -306,6 +307,52 @@ def _interpolate_gan(run: LoadedRun, start: int, end: int, steps: int, spherical
     title = f"{run.cfg.model}: code of seed {start} -> seed {end}, {'spherical' if spherical else 'linear'}"
     return _draw_gan(run, drawn, _out(run, out, "interpolate"), title, nrow=steps,
                      col_labels=[f"{v:.2f}" for v in t.tolist()])
+
+
+@torch.no_grad()
+def mix(run_dir: Path, *, rows: int = 4, cols: int = 4, styles: tuple[str, ...] = STYLE_RANGES, seed: int = 0,
+        truncation: float = 1.0, out: str | Path | None = None, checkpoint: str = "best", device: str = "auto"
+        ) -> tuple[Path, Tensor]:
+    """StyleGAN's style-mixing grid (Karras et al. 2019, Figure 3): ``cols`` sources B across the top,
+    ``rows`` sources A down the side, and for each range of ``styles`` a block whose cell (a, b) is A's
+    image with that range's styles taken from B (coarse: pose and shape; middle: features; fine: colour
+    and texture). Codes from ``seed``; fixed noise, so only the styles differ; ``truncation`` psi on both."""
+    if rows < 1 or cols < 1:
+        raise ConfigError(f"--rows and --cols must be at least 1, got {rows} and {cols}")
+    if not 0 <= truncation <= 1:
+        raise ConfigError(f"--truncation must be in [0, 1] (1: none), got {truncation}")
+    unknown = [name for name in styles if name not in STYLE_RANGES]
+    if unknown or not styles:
+        raise ConfigError(f"unknown style range(s) {', '.join(unknown) or '(none given)'}; choose from: "
+                          f"{', '.join(STYLE_RANGES)}")
+    run = load_run(run_dir, "mix", ("adversarial",), checkpoint=checkpoint, device=device)
+    model = run.model
+    if not hasattr(model, "mix"):
+        raise ConfigError(f"`archzoo mix` draws a StyleGAN's style mixing; {run_dir} is a {run.cfg.model} run, "
+                          "whose generator has no styles to mix (sample and interpolate apply to it)")
+    empty = [name for name in styles if not model.layer_ranges()[name]]
+    if empty:
+        raise ConfigError(f"this {run.cfg.model}'s images have no {' or '.join(empty)} style layers; "
+                          f"its ranges: {', '.join(k for k, v in model.layer_ranges().items() if v)}")
+    g = torch.Generator().manual_seed(seed)
+    z_a, z_b = torch.randn(rows, model.latent_dim, generator=g), torch.randn(cols, model.latent_dim, generator=g)
+    z_a, z_b = z_a.to(run.device), z_b.to(run.device)
+    a_images, b_images = model.mix(z_a, z_a, (), truncation), model.mix(z_b, z_b, (), truncation)
+    blocks = [torch.cat([torch.ones_like(b_images[:1]), b_images])]  # the top row: a blank, then the Bs
+    row_labels = [""]
+    for name in styles:
+        for i in range(rows):
+            mixed = model.mix(z_a[i:i + 1].expand(cols, -1), z_b, name, truncation)
+            blocks.append(torch.cat([a_images[i:i + 1], mixed]))
+            row_labels.append(f"A{i + 1}, {name} of B")
+    grid = torch.cat(blocks)
+    from archzoo.tasks.adversarial import to_unit
+
+    images = torch.cat([grid[:1], to_unit(model, grid[1:])])  # the blank stays white
+    title = f"{run.cfg.model}: style mixing (seed {seed}" + (f", truncation {truncation})" if truncation != 1 else ")")
+    path = save_grid(images, _out(run, out, "mix"), nrow=cols + 1, row_labels=row_labels,
+                     col_labels=["A", *[f"B{j + 1}" for j in range(cols)]], title=title)
+    return path, images.cpu()
 
 
 @torch.no_grad()
