@@ -1,0 +1,150 @@
+"""GANs measured on what the survey claims for them: does each remedy cover more modes, and do the samples
+match the data. Every run is `archzoo train` with the model's recipe unless said.
+
+    python benchmarks/gans.py                          # every part
+    python benchmarks/gans.py --parts mixtures         # some parts
+
+Parts:
+  mixtures  every loss and model on gaussians25 and gaussians8 with one budget (the mixture recipes' 20 passes
+            over the 100,000 points, the losses on gan_mlp's networks and recipe): modes covered and the
+            high-quality share of 2,500 samples (metrics.samples), training wall time.
+  fashion   gan_mlp, dcgan, wgan, wgan_gp and gman on Fashion-MNIST with their recipes: fid_clf, kid_clf,
+            classes covered and class TV of 10,000 samples, beside the real-data floor and the VAEs of
+            docs/results/autoencoders.json (the same evaluation, the same cached classifier).
+
+Writes docs/results/gans.{md,json} (the parts measured, merged with those already there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import RESULTS, git_commit, load_average, machine, stamp, write_result
+
+PARTS = ("mixtures", "fashion")
+MIXTURES = ("gaussians25", "gaussians8")
+# name -> (model, options): the game's losses on gan_mlp's networks and recipe, then the remedies' own recipes
+MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gan_mlp, minimax": ("gan_mlp", ("--set", "gan_loss=minimax")),
+    "gan_mlp, non-saturating": ("gan_mlp", ()),
+    "gan_mlp, least squares": ("gan_mlp", ("--set", "gan_loss=least_squares")),
+    "gan_mlp, hinge": ("gan_mlp", ("--set", "gan_loss=hinge")),
+    "gman (K = 2, mean)": ("gman", ()),
+    "gman (K = 5, softmax)": ("gman", ("--set", "model.discriminators=5", "--set", "model.combine=softmax")),
+    "wgan": ("wgan", ()),
+    "wgan_gp": ("wgan_gp", ()),
+}
+FASHION_MODELS = ("gan_mlp", "dcgan", "wgan", "wgan_gp", "gman")
+
+
+def archzoo_train(model: str, data: str, out: Path, *args: str) -> dict:
+    """`archzoo train MODEL --data DATA ARGS` into ``out`` (reused when already finished)."""
+    if not (out / "summary.json").is_file():
+        subprocess.run([sys.executable, "-m", "archzoo.cli", "train", model, "--data", data, "--out", str(out),
+                        "--quiet", *args], check=True)
+    return json.loads((out / "summary.json").read_text())
+
+
+def training_seconds(run: Path) -> float:
+    """Wall seconds to the end of the last epoch's evaluation (the final sample judging not included)."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return max(r["elapsed_s"] for r in rows if r["split"] in ("val", "test") and "samples" not in r)
+
+
+def part_mixtures(runs: Path) -> dict:
+    out: dict = {}
+    for data in MIXTURES:
+        out[data] = {}
+        for name, (model, options) in MIXTURE_RUNS.items():
+            run = runs / data / name.replace(", ", "_").replace(" ", "_").replace("(", "").replace(")", "")
+            summary = archzoo_train(model, data, run, *options)
+            s = summary["metrics"]["samples"]
+            out[data][name] = {"model": model, "options": list(options), "modes_covered": s["modes_covered"],
+                               "modes": s["modes"], "high_quality": s["high_quality"],
+                               "train_s": training_seconds(run), "epochs": summary["epochs_done"],
+                               "params": summary["params"]}
+    return out
+
+
+def part_fashion(runs: Path) -> dict:
+    out: dict = {}
+    for model in FASHION_MODELS:
+        run = runs / "fashion-mnist" / model
+        summary = archzoo_train(model, "fashion-mnist", run)
+        out[model] = {**summary["metrics"]["samples"], "train_s": training_seconds(run),
+                      "epochs": summary["epochs_done"], "params": summary["params"]}
+    return out
+
+
+def markdown(results: dict, metas: dict) -> str:
+    lines = ["# GANs", "", "Each part trains archzoo's models through `archzoo train` with their recipes (unless "
+             "said); under each heading, the run that measured it.", ""]
+
+    def measured(part: str) -> list[str]:
+        m = metas[part]
+        return [f"Measured {m['date']} at commit {m['commit']} on {m['machine']} (load average {m['load']:.1f}) by "
+                f"`{m['command']}`.", ""]
+
+    if "mixtures" in results:
+        lines += ["## Mode collapse on the 2-D mixtures", "", *measured("mixtures"),
+                  "| model | gaussians25: modes covered | high quality | time | gaussians8: modes covered | "
+                  "high quality | time |", "|---|---:|---:|---:|---:|---:|---:|"]
+        grid, ring = results["mixtures"]["gaussians25"], results["mixtures"]["gaussians8"]
+        for name in grid:
+            a, b = grid[name], ring[name]
+            lines.append(f"| {name} | {a['modes_covered']} of {a['modes']} | {a['high_quality']:.1%} | "
+                         f"{a['train_s']:.0f} s | {b['modes_covered']} of {b['modes']} | {b['high_quality']:.1%} | "
+                         f"{b['train_s']:.0f} s |")
+        lines += ["", "2,500 samples each; a sample is of high quality within 3 standard deviations of its nearest "
+                  "mode, and a mode is covered by at least 20 of them.", ""]
+    if "fashion" in results:
+        rows = results["fashion"]
+        vaes_file = RESULTS / "autoencoders.json"
+        vaes = json.loads(vaes_file.read_text())["results"].get("samples", {}) if vaes_file.is_file() else {}
+        first = next(iter(rows.values()))
+        lines += ["## Fashion-MNIST: 10,000 samples judged by the feature classifier", "", *measured("fashion"),
+                  "| model | parameters | epochs | training time | fid_clf | kid_clf | classes covered | class TV |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for model, r in rows.items():
+            lines.append(f"| `{model}` | {r['params']:,} | {r['epochs']} | {r['train_s']:.0f} s | {r['fid_clf']:.2f} | "
+                         f"{r['kid_clf']:.3f} | {r['classes_covered']} | {r['class_tv']:.3f} |")
+        for model, r in vaes.items():
+            lines.append(f"| `{model}` (docs/autoencoders.md) | | | | {r['fid_clf']:.2f} | {r['kid_clf']:.3f} | "
+                         f"{r['classes_covered']} | {r['class_tv']:.3f} |")
+        lines.append(f"| real test images against real training images (the floor) | | | | "
+                     f"{first['fid_clf_floor']:.2f} | {first['kid_clf_floor']:.3f} | | |")
+        c = first["classifier"]
+        lines += ["", f"Classifier: `{c['command']}` ({c['model']}, weights {c['weights_sha256']}, test accuracy "
+                  f"{c['test_accuracy']:.4f}).", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    p.add_argument("--runs", default="runs/gans", help="where the runs are kept (reused when finished)")
+    args = p.parse_args()
+    runs = Path(args.runs)
+    previous = RESULTS / "gans.json"
+    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
+    if "fashion" in args.parts:  # the feature classifier of metrics.samples, trained once, first
+        from archzoo.analysis.generated import feature_classifier
+
+        feature_classifier("fashion-mnist", progress=False)
+    for part in args.parts:
+        t0 = time.perf_counter()
+        data["results"][part] = globals()[f"part_{part}"](runs)
+        print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
+            "command": "python benchmarks/gans.py " + " ".join(sys.argv[1:])}
+    data.setdefault("meta", {}).update({part: meta for part in args.parts})
+    print(write_result("gans", markdown(data["results"], data["meta"]), data))
+
+
+if __name__ == "__main__":
+    main()
