@@ -96,7 +96,7 @@ def test_truncation_pulls_w_towards_its_mean() -> None:
     torch.testing.assert_close(g.styles(z, truncation=0.5), ((w + g.w_avg) / 2)[:, None].expand(5, 6, 16))
     with torch.no_grad():
         images = g(z, truncation=0.0, noise_mode="const")
-        assert torch.allclose(images, images[:1].expand_as(images), atol=1e-6)  # every code draws the same image
+        assert torch.allclose(images, images[:1].expand_as(images), atol=1e-5)  # every code draws the same image
         torch.testing.assert_close(g(z, 1.0, "const"), g.synthesis(w[:, None].expand(5, 6, 16), "const"))
 
 
