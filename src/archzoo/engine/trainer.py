@@ -260,8 +260,9 @@ class Trainer:
                     )
                 if averaged:  # one sum per figure, kept in the state so that a resumed epoch's means are exact
                     sums = st["train_sums"]
-                    for key in averaged:
-                        sums[key] = sums.get(key, 0.0) + float(out[key])
+                    values = torch.stack([out[key].detach().float() for key in averaged]).tolist()  # one copy
+                    for key, value in zip(averaged, values, strict=True):
+                        sums[key] = sums.get(key, 0.0) + value
                 st["step"] += 1
                 st["global_step"] += 1
                 self.progress.update(st["step"] - 1, loss, self.train_batches.batch_size)
@@ -290,18 +291,21 @@ class Trainer:
             self._log_metrics({"epoch": st["epoch"], "split": "train", "elapsed_s": round(self._elapsed(), 3),
                                **{key: total / steps for key, total in st["train_sums"].items()}})
             st["train_sums"] = {}
-        healthy = True
+        healthy, stop = True, None
         if self.dist.is_main and split in self.eval_batches:
             metrics = self.evaluate(split)
             self._evaluated[(st["epoch"], split)] = metrics
             record = {"epoch": st["epoch"], "split": split, "elapsed_s": round(self._elapsed(), 3), **metrics}
             self._log_metrics(record)
-            healthy = self._check_health(metrics)
+            healthy, stop = self._check_health(metrics)
             value = metrics[self.task.best_metric]
             better = st["best"] is None or (value > st["best"] if self.task.higher_is_better else value < st["best"])
             if better:
                 st["best"] = value
                 st["best_epoch"] = st["epoch"]
+        if distributed.broadcast_flag(self.dist, stop is not None):  # every process stops, before the checkpoint
+            raise TrainingDiverged(stop or "the run's first process found the evaluation unhealthy (its message "
+                                           "says why)")
         st["elapsed_s"] = self._elapsed()
         self._t0 = time.perf_counter()
         self._save("last")
@@ -316,9 +320,9 @@ class Trainer:
         self.progress.end_epoch(f"epoch {st['epoch']}/{self.cfg.epochs} {record.get('split', '')} {text} "
                                 f"({st['elapsed_s']:.1f}s)")
 
-    def _check_health(self, metrics: dict[str, Any]) -> bool:
-        """Whether the task finds this evaluation healthy; after ``unhealthy_patience`` unhealthy ones in a row
-        the run stops (TrainingDiverged) before this epoch's checkpoint is written."""
+    def _check_health(self, metrics: dict[str, Any]) -> tuple[bool, str | None]:
+        """Whether the task finds this evaluation healthy, and, after ``unhealthy_patience`` unhealthy ones in
+        a row, the message the run stops with (before this epoch's checkpoint is written)."""
         unhealthy = getattr(self.task, "unhealthy", None)
         problem = unhealthy(metrics) if unhealthy is not None else None
         st = self.state
@@ -326,9 +330,9 @@ class Trainer:
         if problem and 0 < self.cfg.unhealthy_patience <= st["unhealthy"]:
             kept = (f"the last healthy epoch ({st['healthy_epoch']}) is kept in {self.ckpt_dir / 'healthy'}.*"
                     if st["healthy_epoch"] is not None else "no evaluation was healthy")
-            raise TrainingDiverged(f"{problem} at {st['unhealthy']} evaluations in a row (epoch {st['epoch']}); "
-                                   f"{kept}; to go on regardless, resume with --set unhealthy_patience=0")
-        return not problem
+            return False, (f"{problem} at {st['unhealthy']} evaluations in a row (epoch {st['epoch']}); {kept}; "
+                           "to go on regardless, resume with --set unhealthy_patience=0")
+        return not problem, None
 
     def _finish(self) -> dict[str, Any]:
         st = self.state
