@@ -7,7 +7,9 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -74,3 +76,19 @@ class PerSample(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return self.transform(self.images[i]), self.labels[i]
+
+
+def run_parts(name: str, parts: list[str], measure: Callable[[str], dict],
+              markdown: Callable[[dict, dict], str]) -> None:
+    """Measure each of ``parts`` (``measure(part)``), merge the figures into docs/results/NAME.json with the run
+    that measured each (date, commit, machine, load, command), and rewrite NAME.md from all of them."""
+    previous = RESULTS / f"{name}.json"
+    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
+    for part in parts:
+        t0 = time.perf_counter()
+        data["results"][part] = measure(part)
+        print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
+            "command": f"python benchmarks/{name}.py " + " ".join(sys.argv[1:])}
+    data.setdefault("meta", {}).update({part: meta for part in parts})
+    print(write_result(name, markdown(data["results"], data["meta"]), data))

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import RESULTS, git_commit, load_average, machine, stamp, write_result
+from _common import run_parts
 
 HERE = Path(__file__).resolve().parent
 PARTS = ("vae", "dimred", "features", "denoise", "anomaly", "samples")
@@ -364,20 +364,11 @@ def main() -> None:
     p.add_argument("--runs", default="runs/autoencoders", help="where the runs are kept (reused when finished)")
     args = p.parse_args()
     runs = Path(args.runs)
-    previous = RESULTS / "autoencoders.json"
-    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
     if {"vae", "samples"} & set(args.parts):  # the feature classifier of metrics.samples, trained once, first
         from archzoo.analysis.generated import feature_classifier
 
         feature_classifier("fashion-mnist", progress=False)
-    for part in args.parts:
-        t0 = time.perf_counter()
-        data["results"][part] = globals()[f"part_{part}"](runs)
-        print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
-            "command": "python benchmarks/autoencoders.py " + " ".join(sys.argv[1:])}
-    data.setdefault("meta", {}).update({part: meta for part in args.parts})
-    print(write_result("autoencoders", markdown(data["results"], data["meta"]), data))
+    run_parts("autoencoders", args.parts, lambda part: globals()[f"part_{part}"](runs), markdown)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,9 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _common import RESULTS, git_commit, load_average, machine, stamp, write_result
+from _common import RESULTS, run_parts
 
 PARTS = ("mixtures", "fashion")
 MIXTURES = ("gaussians25", "gaussians8")
@@ -131,20 +130,11 @@ def main() -> None:
     p.add_argument("--runs", default="runs/gans", help="where the runs are kept (reused when finished)")
     args = p.parse_args()
     runs = Path(args.runs)
-    previous = RESULTS / "gans.json"
-    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
     if "fashion" in args.parts:  # the feature classifier of metrics.samples, trained once, first
         from archzoo.analysis.generated import feature_classifier
 
         feature_classifier("fashion-mnist", progress=False)
-    for part in args.parts:
-        t0 = time.perf_counter()
-        data["results"][part] = globals()[f"part_{part}"](runs)
-        print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
-            "command": "python benchmarks/gans.py " + " ".join(sys.argv[1:])}
-    data.setdefault("meta", {}).update({part: meta for part in args.parts})
-    print(write_result("gans", markdown(data["results"], data["meta"]), data))
+    run_parts("gans", args.parts, lambda part: globals()[f"part_{part}"](runs), markdown)
 
 
 if __name__ == "__main__":
