@@ -138,7 +138,7 @@ def _report(summary: dict[str, Any]) -> int:
     parts = []
     for split in ("val", "test"):
         m = metrics.get(split, {})
-        for key in ("accuracy", "mse", "psnr", "max_error", "neg_elbo", "nll_iw", "loss", "bpc"):
+        for key in ("accuracy", "mse", "psnr", "max_error", "neg_elbo", "nll_iw", "loss", "bpc", "cycle"):
             if key in m:
                 parts.append(f"{split} {key} {m[key]:.4f}")
         if "bleu" in m:  # translation: BLEU is 0-100
@@ -150,6 +150,9 @@ def _report(summary: dict[str, Any]) -> int:
     if "fid_clf" in samples:
         floor = f" (real data {samples['fid_clf_floor']:.2f})" if "fid_clf_floor" in samples else ""
         parts.append(f"samples: fid_clf {samples['fid_clf']:.2f}{floor}, {samples['classes_covered']} classes covered")
+    if "a2b_target_share" in samples:  # a CycleGAN's translations, judged
+        parts.append(f"translations taken for the target class: A->B {samples['a2b_target_share']:.1%}, B->A "
+                     f"{samples['b2a_target_share']:.1%}")
     status = "done" if summary["completed"] else f"stopped ({summary['stop_reason']})"
     print(f"{status}: {summary['model']} on {summary['data']}, {summary['epochs_done']} epochs in "
           f"{summary['wall_time_s']:.1f}s; {'; '.join(parts)}")
@@ -219,9 +222,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from archzoo.tasks.language_model import sample_run
 
     task = latent.run_task(Path(args.run_dir))
+    if task == "cycle_adversarial":  # image-to-image translation: translate, there and back
+        from archzoo.tasks.adversarial_cycle import translate_run
+
+        path, _ = translate_run(Path(args.run_dir), inputs=args.input or (), split=args.split or "test",
+                                n=8 if args.n is None else args.n, out=args.out, checkpoint=args.checkpoint,
+                                device=args.device)
+        print(f"translations: {path}")
+        return 0
+    if args.input or args.split:
+        raise ConfigError(f"--input and --split apply to CycleGAN runs (translations); {args.run_dir} is a {task} run")
     if task in ("vae", "adversarial"):
-        path, _ = latent.sample(Path(args.run_dir), n=args.n, cls=args.cls, seed=args.seed, out=args.out,
-                                checkpoint=args.checkpoint, device=args.device, truncation=args.truncation)
+        path, _ = latent.sample(Path(args.run_dir), n=64 if args.n is None else args.n, cls=args.cls,
+                                seed=args.seed, out=args.out, checkpoint=args.checkpoint, device=args.device,
+                                truncation=args.truncation)
         print(f"samples: {path}")
         return 0
     if task == "reconstruction":
@@ -394,9 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("sample", help="generate text from a language-model run, or images (or 2-D points) from "
-                                      "a VAE or GAN run")
+                                      "a VAE or GAN run, or translate images with a CycleGAN run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=64, help="images: how many (default 64)")
+    s.add_argument("--n", type=int, help="images: how many (default 64; CycleGAN: 8 of each domain)")
+    s.add_argument("--input", nargs="+", metavar="PNG", help="CycleGAN: translate these images both ways")
+    s.add_argument("--split", help="CycleGAN: translate the first n images of each domain in this split "
+                                   "(default test)")
     s.add_argument("--class", dest="cls", metavar="C", help="images of a conditional VAE: this class (index or name)")
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
                    help="GANs: pull the codes toward their mean by psi in [0, 1] (1: none, the default)")

@@ -86,6 +86,12 @@ class TrainConfig:
     r1_gamma: float = 0.0  # R1 penalty gamma / 2 * ||grad D(x)||^2 on real data (Mescheder et al. 2018; 0: off)
     clip_value: float = 0.0  # WGAN: the discriminator's weights clipped to [-c, c] after each of its steps (0: off)
     ema: float = 0.0  # decay of the moving average of G's weights that sampling uses (0: off; 0.999 is usual)
+    # CycleGAN (see archzoo.tasks.adversarial_cycle): the weight lambda of the cycle-consistency loss, the identity
+    # loss's weight as a fraction of it (Zhu et al.'s lambda_id), and the images each history of generated images
+    # keeps for its discriminator (Shrivastava et al.'s pool; 0: off)
+    cycle_lambda: float = 10.0
+    identity_weight: float = 0.5
+    pool_size: int = 50
     # evaluations in a row that a task may find unhealthy (a discriminator that wins outright) before the run
     # stops, keeping the last healthy epoch's checkpoint (0: never stop for it)
     unhealthy_patience: int = 5
@@ -137,6 +143,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0 (0: off), got {getattr(self, name)}")
         if self.unhealthy_patience < 0:
             raise ConfigError(f"unhealthy_patience must be >= 0 (0: never stop), got {self.unhealthy_patience}")
+        for name in ("cycle_lambda", "identity_weight", "pool_size"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0 (0: off), got {getattr(self, name)}")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema (the decay of G's moving average) must be in [0, 1) (0: off), got {self.ema}")
         if self.folds < 0 or self.folds == 1:

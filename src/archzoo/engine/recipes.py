@@ -220,3 +220,23 @@ _MIXTURE_RUNS = {"gan_mlp": dict(batch_size=256, lr=1e-3), "gman": dict(batch_si
                  "wgan_gp": dict(batch_size=1280)}
 RECIPES.update({(model, data): dict(settings, epochs=20, **_MIXTURE_RUNS[model], model_overrides=dict(_MIXTURE_NETS))
                 for model, settings in _GAN_MODELS.items() if model in _MIXTURE_RUNS for data in _MIXTURES})
+
+
+# CycleGAN on unpaired domains (archzoo.tasks.adversarial_cycle; sneakers2boots = unpaired:fashion-mnist:7,9):
+# Zhu et al.'s least squares loss, cycle weight 10, identity 0.5, pools of 50, Adam 2e-4 betas (0.5, 0.999),
+# decayed linearly to 0 (the paper holds the rate for its first 100 epochs, then decays it over 100 more; here the
+# decay spans the run), batches of 16 images of each domain (the paper's 1, for throughput), no augmentation, no
+# validation carve-out (the test split's 1,000 images of each domain are judged each epoch). The networks are
+# narrowed for 28x28 images and one CPU thread: generators of width 16 with 3 residual blocks, discriminators of
+# d_width 32 (the model's defaults, 32 / 6 / 64, took 2.3 s a step there against 0.55 s: 72 minutes for 5 epochs).
+# Measured with `archzoo train cyclegan --data unpaired:fashion-mnist:7,9 --device cpu` (seed 0, one thread of a busy
+# 2-core machine, 879 s for the 4 epochs of 375 steps): on the 1,000 test images of each domain, the Fashion-MNIST
+# feature classifier (archzoo.analysis.generated) takes 97.4% of the sneakers translated to boots for ankle boots
+# and 92.0% of the boots translated to sneakers for sneakers (96.6% and 97.1% of the real test images for their own
+# class); cycle errors |F(G(a)) - a| 0.048 and |G(F(b)) - b| 0.061 in [0, 1] pixel units. After one epoch: 96.5% and
+# 91.1%.
+_CYCLEGAN = dict(gan_loss="least_squares", cycle_lambda=10.0, identity_weight=0.5, pool_size=50, optimizer="adam",
+                 lr=2e-4, beta1=0.5, beta2=0.999, schedule="linear", batch_size=16, eval_batch_size=1000, epochs=4,
+                 val_size=0, augment="none", precision="fp32",
+                 model_overrides={"width": 16, "blocks": 3, "d_width": 32})
+RECIPES[("cyclegan", "*")] = _CYCLEGAN

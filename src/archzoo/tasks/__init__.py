@@ -6,6 +6,7 @@ from typing import Any
 
 from archzoo.engine.config import ConfigError
 from archzoo.tasks.adversarial import AdversarialTask
+from archzoo.tasks.adversarial_cycle import CycleGANTask
 from archzoo.tasks.base import Batches, DataPlan, Task, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
 from archzoo.tasks.language_model import LanguageModelTask
@@ -16,9 +17,9 @@ from archzoo.tasks.text_classification import TextClassificationTask
 from archzoo.tasks.translation import TranslationTask
 from archzoo.tasks.vae import VAETask
 
-__all__ = ["AdversarialTask", "Batches", "ClassificationTask", "DataPlan", "LanguageModelTask", "PerceptronTask",
-           "ReconstructionTask", "RegressionTask", "Task", "TensorPlan", "TextClassificationTask", "TranslationTask",
-           "VAETask", "make_task"]
+__all__ = ["AdversarialTask", "Batches", "ClassificationTask", "CycleGANTask", "DataPlan", "LanguageModelTask",
+           "PerceptronTask", "ReconstructionTask", "RegressionTask", "Task", "TensorPlan", "TextClassificationTask",
+           "TranslationTask", "VAETask", "make_task"]
 
 _IMAGE_TASKS = {"reconstruction": ReconstructionTask, "vae": VAETask}  # models that learn images alone
 
@@ -27,6 +28,14 @@ def make_task(model_task: str, ds: Any) -> Task:
     """The task for a (model, dataset) pair: the model's own rule where it has one (the perceptron),
     else the dataset's objective."""
     num_classes = getattr(ds, "num_classes", None) or len(getattr(ds, "classes", ())) or None
+    if model_task == "cycle_adversarial":  # image-to-image translation between two unpaired domains
+        if ds.task != "unpaired":
+            raise ConfigError(f"a CycleGAN translates between two unpaired image domains (sneakers2boots, "
+                              f"unpaired:fashion-mnist:7,9), not {ds.name}")
+        return CycleGANTask()
+    if ds.task == "unpaired":
+        raise ConfigError(f"{ds.name} is two unpaired image domains for image-to-image translation; {model_task} "
+                          "models do not train on it (see `archzoo list --task cycle_adversarial`)")
     if model_task == "text_classification" and ds.task != "text_classification":
         raise ConfigError(f"a text classifier needs labelled text (mr, textcls:DIR), not {ds.name}")
     if ds.task == "text_classification" and model_task not in ("text_classification", "language_model"):
