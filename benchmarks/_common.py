@@ -19,15 +19,22 @@ RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    """The CPU's model, its widest matrix instructions (bf16 is fast only with avx512_bf16), cores, torch and
+    its threads."""
+    cpu, flags = platform.processor() or platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    isa = next((f for f in ("avx512_bf16", "avx512f", "avx2") if f in flags), "")
+    threads = torch.get_num_threads()
+    return (f"{cpu}{f' ({isa})' if isa else ''}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} "
+            f"thread{'s' if threads != 1 else ''}")
 
 
 def load_average() -> float:

@@ -9,8 +9,9 @@ Parts:
             over the 100,000 points, the losses on gan_mlp's networks and recipe): modes covered and the
             high-quality share of 2,500 samples (metrics.samples), training wall time.
   fashion   gan_mlp, dcgan, wgan, wgan_gp and gman on Fashion-MNIST with their recipes: fid_clf, kid_clf,
-            classes covered and class TV of 10,000 samples, beside the real-data floor and the VAEs of
-            docs/results/autoencoders.json (the same evaluation, the same cached classifier).
+            classes covered and class TV of 10,000 samples, beside the real-data floor and the VAEs vae_mlp and
+            vae_conv trained in the same part with their recipes (the same evaluation by the same cached
+            classifier: figures from another machine's classifier would not compare).
 
 Writes docs/results/gans.{md,json} (the parts measured, merged with those already there).
 """
@@ -24,6 +25,8 @@ import sys
 from pathlib import Path
 
 from _common import RESULTS, run_parts
+
+FIGURES = RESULTS.parent / "figures"
 
 PARTS = ("mixtures", "fashion")
 MIXTURES = ("gaussians25", "gaussians8")
@@ -39,6 +42,7 @@ MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "wgan_gp": ("wgan_gp", ()),
 }
 FASHION_MODELS = ("gan_mlp", "dcgan", "wgan", "wgan_gp", "gman")
+FASHION_VAES = ("vae_mlp", "vae_conv")  # the autoencoder issue's generators, judged beside the GANs
 
 
 def archzoo_train(model: str, data: str, out: Path, *args: str) -> dict:
@@ -61,19 +65,44 @@ def part_mixtures(runs: Path) -> dict:
     for data in MIXTURES:
         out[data] = {}
         for name, (model, options) in MIXTURE_RUNS.items():
-            run = runs / data / name.replace(", ", "_").replace(" ", "_").replace("(", "").replace(")", "")
+            run = runs / data / run_name(name)
             summary = archzoo_train(model, data, run, *options)
             s = summary["metrics"]["samples"]
             out[data][name] = {"model": model, "options": list(options), "modes_covered": s["modes_covered"],
                                "modes": s["modes"], "high_quality": s["high_quality"],
                                "train_s": training_seconds(run), "epochs": summary["epochs_done"],
                                "params": summary["params"]}
+    mixture_figure(runs)
     return out
+
+
+def mixture_figure(runs: Path, path: Path = FIGURES / "gan_mixtures.png") -> Path:
+    """The runs' scatters of their samples over the data (figures/samples.png of each), one row per mixture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(MIXTURES), len(MIXTURE_RUNS), figsize=(2.2 * len(MIXTURE_RUNS), 2.4 * len(MIXTURES)))
+    for row, data in zip(axes, MIXTURES, strict=True):
+        for ax, name in zip(row, MIXTURE_RUNS, strict=True):
+            ax.imshow(plt.imread(runs / data / run_name(name) / "figures" / "samples.png"))
+            ax.set_title(name, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_name(name: str) -> str:
+    return name.replace(", ", "_").replace(" ", "_").replace("(", "").replace(")", "")
 
 
 def part_fashion(runs: Path) -> dict:
     out: dict = {}
-    for model in FASHION_MODELS:
+    for model in (*FASHION_MODELS, *FASHION_VAES):
         run = runs / "fashion-mnist" / model
         summary = archzoo_train(model, "fashion-mnist", run)
         out[model] = {**summary["metrics"]["samples"], "train_s": training_seconds(run),
@@ -101,11 +130,10 @@ def markdown(results: dict, metas: dict) -> str:
                          f"{a['train_s']:.0f} s | {b['modes_covered']} of {b['modes']} | {b['high_quality']:.1%} | "
                          f"{b['train_s']:.0f} s |")
         lines += ["", "2,500 samples each; a sample is of high quality within 3 standard deviations of its nearest "
-                  "mode, and a mode is covered by at least 20 of them.", ""]
+                  "mode, and a mode is covered by at least 20 of them. The samples over the data: "
+                  "[figures/gan_mixtures.png](../figures/gan_mixtures.png).", ""]
     if "fashion" in results:
         rows = results["fashion"]
-        vaes_file = RESULTS / "autoencoders.json"
-        vaes = json.loads(vaes_file.read_text())["results"].get("samples", {}) if vaes_file.is_file() else {}
         first = next(iter(rows.values()))
         lines += ["## Fashion-MNIST: 10,000 samples judged by the feature classifier", "", *measured("fashion"),
                   "| model | parameters | epochs | training time | fid_clf | kid_clf | classes covered | class TV |",
@@ -113,9 +141,6 @@ def markdown(results: dict, metas: dict) -> str:
         for model, r in rows.items():
             lines.append(f"| `{model}` | {r['params']:,} | {r['epochs']} | {r['train_s']:.0f} s | {r['fid_clf']:.2f} | "
                          f"{r['kid_clf']:.3f} | {r['classes_covered']} | {r['class_tv']:.3f} |")
-        for model, r in vaes.items():
-            lines.append(f"| `{model}` (docs/autoencoders.md) | | | | {r['fid_clf']:.2f} | {r['kid_clf']:.3f} | "
-                         f"{r['classes_covered']} | {r['class_tv']:.3f} |")
         lines.append(f"| real test images against real training images (the floor) | | | | "
                      f"{first['fid_clf_floor']:.2f} | {first['kid_clf_floor']:.3f} | | |")
         c = first["classifier"]

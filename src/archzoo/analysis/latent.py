@@ -27,6 +27,7 @@ COMMANDS_BY_TASK = {
     "language_model": ("sample",),
     "translation": ("translate",),
     "adversarial": ("sample", "interpolate", "mix (StyleGAN)"),
+    "cycle_adversarial": ("sample (translations: --input PNG... or --split)",),
 }
 STYLE_RANGES = ("coarse", "middle", "fine")  # StyleGAN's named ranges of style layers, by the sides they draw
 

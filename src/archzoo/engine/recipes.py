@@ -180,7 +180,10 @@ RECIPES.update({("vae", data): dict(_GENERATIVE_28, batch_size=256, lr=2e-3) for
 # weights clipped to [-0.01, 0.01], 5 critic steps of 64 per generator step. wgan_gp: Gulrajani et al.'s
 # Algorithm 1: a gradient penalty of 10, Adam at 1e-4 with betas (0, 0.9), 5 critic steps of 64 (a batch of
 # 320 is cut into the critic's 5 parts). dcgan: Radford et al.'s Adam 2e-4, beta1 0.5, batch 128. gman:
-# gan_mlp's recipe, its discriminators each with their own Adam. The 28x28 recipes have not been measured yet.
+# gan_mlp's recipe, its discriminators each with their own Adam. Epochs on the 60,000 images are sized to train
+# within half an hour on one thread of an AVX2 machine, from one epoch of 6,400 images each (train wall time:
+# gan_mlp 5.1 s, wgan 2.7 s, wgan_gp 3.5 s, dcgan 32.4 s): 30 passes for the MLP GANs (47, 25 and 33 s an epoch),
+# 20 for gman (K = 2 discriminators), 5 for dcgan (about 300 s an epoch). Measured in docs/results/gans.md.
 _GAN = dict(schedule="constant", val_size=0, augment="none", precision="fp32", eval_batch_size=1000)
 _GAN_MODELS: dict[str, dict[str, Any]] = {
     "gan_mlp": dict(_GAN, gan_loss="non_saturating", critic_steps=1, optimizer="adam", lr=2e-4, beta1=0.5,
@@ -194,9 +197,10 @@ _GAN_MODELS: dict[str, dict[str, Any]] = {
     "gman": dict(_GAN, gan_loss="non_saturating", critic_steps=1, optimizer="adam", lr=2e-4, beta1=0.5,
                  beta2=0.999, batch_size=64),
 }
-RECIPES.update({(model, data): dict(settings, epochs=30) for model, settings in _GAN_MODELS.items()
+_GAN_EPOCHS = {"gan_mlp": 30, "wgan": 30, "wgan_gp": 30, "gman": 20, "dcgan": 5}
+RECIPES.update({(model, data): dict(settings, epochs=_GAN_EPOCHS[model]) for model, settings in _GAN_MODELS.items()
                 for data in _IMAGE_28})
-RECIPES.update({("dcgan", "fashion-mnist-32"): dict(_GAN_MODELS["dcgan"], epochs=30)})
+RECIPES.update({("dcgan", "fashion-mnist-32"): dict(_GAN_MODELS["dcgan"], epochs=5)})
 # stylegan (Karras et al. 2019's loss: non-saturating with R1 on real images; Adam 2e-3 betas (0, 0.99); a moving
 # average of G for sampling): on Fashion-MNIST (28 or 32 pixels) batch 64, R1 gamma 0.1, ema 0.995; on the 320
 # ORL faces batch 32, R1 gamma 1 (a stronger penalty for so few images), ema 0.998, random mirroring (the one
@@ -208,11 +212,13 @@ RECIPES.update({("stylegan", data): dict(_STYLEGAN, epochs=5) for data in (*_IMA
 RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=100, batch_size=32, r1_gamma=1.0, ema=0.998,
                                           augment="flip")
 # On the 2-D mixtures: Metz et al.'s toy networks (z of 256, two hidden layers of 128 in G) and a critic of two
-# layers of 128, 20 passes over the 100,000 points, gan_mlp at batch 256 and lr 1e-3. What they reach on one CPU
-# thread (seed 0, about a minute each), as modes covered and high_quality of 2,500 samples: gan_mlp 3 of 25
-# (0.20) on gaussians25 and 3 of 8 (0.27, the classic collapse) on gaussians8; wgan and wgan_gp 0 of 25 and 0
-# of 8 (0.00-0.03): their samples still spread over the plane, the papers' 1e-4 and 5e-5 learning rates need
-# far more generator steps than 20 passes give (Gulrajani et al. run 100,000). Starting points, not tuned yet.
+# layers of 128, 20 passes over the 100,000 points, gan_mlp and gman at batch 256 and lr 1e-3, the Wasserstein
+# models at their papers' rates with 5 critic parts of 256. What they reach (docs/results/gans.md, one thread, about
+# a minute each): the least-squares and hinge losses and gman (K = 2) cover the ring's 8 modes, the minimax and
+# non-saturating losses collapse to 3; no loss covers more than 6 of the grid's 25, where G spreads its samples
+# along the square's edges; wgan and wgan_gp, at 1e-4 and 5e-5 with 1,560 generator steps, are still a blob
+# over the plane (Gulrajani et al. run 100,000; a 1e-3 rate, penalties of 10 and 0.1, batches of 320 and 1,280,
+# beta1 0 and 0.5, a moving average and a linear decay did not gather them within a CPU budget).
 _MIXTURES = ("gaussians25", "gaussians8")
 _MIXTURE_NETS = {"latent_dim": 256, "g_hidden": (128, 128), "d_hidden": (128, 128)}
 _MIXTURE_RUNS = {"gan_mlp": dict(batch_size=256, lr=1e-3), "gman": dict(batch_size=256, lr=1e-3),
