@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(default test)")
     s.add_argument("--class", dest="cls", metavar="C", help="images of a conditional VAE: this class (index or name)")
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
-                   help="GANs: pull the codes toward their mean by psi in [0, 1] (1: none, the default)")
+                   help="GANs: pull the codes toward their mean by psi in (0, 1] (1: none, the default)")
     s.add_argument("--out", metavar="PNG", help="images: the figure (default RUN/figures/sample.png)")
     s.add_argument("--prompt", default="", help="the text to continue (default: start from nothing)")
     s.add_argument("--tokens", type=int, default=500, help="how many tokens to generate")
@@ -465,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--styles", nargs="+", default=["coarse", "middle", "fine"], metavar="RANGE",
                    help="the ranges of style layers taken from B, a block each: coarse, middle, fine (default all)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="psi in [0, 1] (1: none)")
+    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="psi in (0, 1] (1: none)")
     s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/mix.png)")
     _run_options(s)
     s.set_defaults(fn=cmd_mix)

@@ -349,17 +349,19 @@ def test_truncation_and_interpolation_of_a_gan_run(tmp_path: Path, capsys, cli_f
                  "--set", "d_hidden=(16,)"]) == 0
     _, full = latent.sample(out, n=50, seed=1, device="cpu")
     _, half = latent.sample(out, n=50, seed=1, device="cpu", truncation=0.5)
-    _, none = latent.sample(out, n=50, seed=1, device="cpu", truncation=0.0)
+    _, tight = latent.sample(out, n=50, seed=1, device="cpu", truncation=0.01)
+    loaded = latent.load_run(out, "interpolate", ("adversarial",), device="cpu")
+    none = loaded.model.sample(50, torch.Generator().manual_seed(1), truncation=0.0)
     assert torch.allclose(none, none[:1].expand_as(none))  # every code pulled onto the mean: one sample
-    spread = [s.std(0).norm().item() for s in (full, half, none)]
-    assert spread[0] > spread[1] > spread[2] == 0  # less varied as psi falls
+    spread = [s.std(0).norm().item() for s in (full, half, tight, none)]
+    assert spread[0] > spread[1] > spread[2] > spread[3] == 0  # less varied as psi falls
     path, walk = latent.interpolate(out, start=3, end=7, steps=5, device="cpu")
     assert path.is_file() and walk.shape == (5, 2)
-    loaded = latent.load_run(out, "interpolate", ("adversarial",), device="cpu")
     ends = torch.stack([torch.randn(4, generator=torch.Generator().manual_seed(s)) for s in (3, 7)])
     torch.testing.assert_close(walk[[0, -1]], loaded.model.decode_codes(ends))
     assert main(["sample", str(out), "--n", "16", "--truncation", "0.7", "--device", "cpu"]) == 0
     assert "samples:" in capsys.readouterr().out
-    cli_fails(["sample", str(out), "--truncation", "1.5"], "--truncation must be in [0, 1]")
+    cli_fails(["sample", str(out), "--truncation", "1.5"], "--truncation must be in (0, 1]")
+    cli_fails(["sample", str(out), "--truncation", "0"], "--truncation must be in (0, 1]")
     cli_fails(["interpolate", str(out), "--from", "-1", "--to", "2"], "seeds", ">= 0")
     cli_fails(["mix", str(out)], "gan_mlp run", "no styles to mix")

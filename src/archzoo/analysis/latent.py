@@ -32,6 +32,13 @@ COMMANDS_BY_TASK = {
 STYLE_RANGES = ("coarse", "middle", "fine")  # StyleGAN's named ranges of style layers, by the sides they draw
 
 
+def check_truncation(psi: float) -> None:
+    """psi of the truncation trick must be in (0, 1]: 1 draws untruncated, and psi 0 would draw one image n times."""
+    if not 0 < psi <= 1:
+        raise ConfigError(f"--truncation must be in (0, 1] (1: none; smaller: samples nearer the mean, less varied), "
+                          f"got {psi}")
+
+
 def _applies(task: str) -> str:
     commands = COMMANDS_BY_TASK.get(task, ())
     return f"commands for it: {', '.join(commands)}, eval" if commands else "use `archzoo eval` on it"
@@ -206,8 +213,7 @@ def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: in
     the data's), truncated by ``truncation`` psi (see archzoo.models.gan.GAN.sample)."""
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
-    if not 0 <= truncation <= 1:
-        raise ConfigError(f"--truncation must be in [0, 1] (1: none; 0: every sample the mean's), got {truncation}")
+    check_truncation(truncation)
     run = load_run(run_dir, "sample", ("vae", "adversarial", "language_model"), checkpoint=checkpoint, device=device)
     if run.task == "adversarial":
         return _sample_gan(run, n, cls, seed, out, truncation)
@@ -320,8 +326,7 @@ def mix(run_dir: Path, *, rows: int = 4, cols: int = 4, styles: tuple[str, ...] 
     and texture). Codes from ``seed``; fixed noise, so only the styles differ; ``truncation`` psi on both."""
     if rows < 1 or cols < 1:
         raise ConfigError(f"--rows and --cols must be at least 1, got {rows} and {cols}")
-    if not 0 <= truncation <= 1:
-        raise ConfigError(f"--truncation must be in [0, 1] (1: none), got {truncation}")
+    check_truncation(truncation)
     unknown = [name for name in styles if name not in STYLE_RANGES]
     if unknown or not styles:
         raise ConfigError(f"unknown style range(s) {', '.join(unknown) or '(none given)'}; choose from: "
