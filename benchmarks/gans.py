@@ -13,6 +13,10 @@ Parts:
             vae_conv trained in the same part with their recipes (the same evaluation by the same cached
             classifier: figures from another machine's classifier would not compare).
 
+  stylegan  stylegan with its recipes on fashion-mnist-32 and orl-faces (64x64): a sample grid and a style-mixing
+            grid of each (docs/figures/stylegan_*.png), and on Fashion-MNIST the truncation curve: fid_clf, kid_clf,
+            classes covered and class TV of 10,000 samples at each psi of TRUNCATIONS.
+
 Writes docs/results/gans.{md,json} (the parts measured, merged with those already there).
 """
 
@@ -28,7 +32,7 @@ from _common import RESULTS, run_parts
 
 FIGURES = RESULTS.parent / "figures"
 
-PARTS = ("mixtures", "fashion")
+PARTS = ("mixtures", "fashion", "stylegan")
 MIXTURES = ("gaussians25", "gaussians8")
 # name -> (model, options): the game's losses on gan_mlp's networks and recipe, then the remedies' own recipes
 MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -43,6 +47,8 @@ MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 FASHION_MODELS = ("gan_mlp", "dcgan", "wgan", "wgan_gp", "gman")
 FASHION_VAES = ("vae_mlp", "vae_conv")  # the autoencoder issue's generators, judged beside the GANs
+STYLEGAN_DATA = ("fashion-mnist-32", "orl-faces")
+TRUNCATIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def archzoo_train(model: str, data: str, out: Path, *args: str) -> dict:
@@ -110,6 +116,39 @@ def part_fashion(runs: Path) -> dict:
     return out
 
 
+def archzoo_command(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "archzoo.cli", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def truncation_curve(run: Path, data: str) -> dict[str, dict]:
+    """fid_clf, kid_clf, classes covered and class TV of 10,000 samples of ``run`` at each psi of TRUNCATIONS."""
+    from archzoo.analysis import latent
+    from archzoo.analysis.generated import sample_metrics
+    from archzoo.tasks.adversarial import to_unit
+
+    model = latent.load_run(run, "sample", ("adversarial",), device="cpu").model
+    curve = {}
+    for psi in TRUNCATIONS:
+        curve[f"{psi:.1f}"] = sample_metrics(lambda k, g, psi=psi: (to_unit(model, model.sample(k, g, truncation=psi)),
+                                                                    None), data, floor=psi == 1.0)
+    return curve
+
+
+def part_stylegan(runs: Path) -> dict:
+    out: dict = {}
+    for data in STYLEGAN_DATA:
+        run = runs / data / "stylegan"
+        summary = archzoo_train("stylegan", data, run)
+        figures = {kind: FIGURES / f"stylegan_{kind}_{data}.png" for kind in ("samples", "mixing")}
+        archzoo_command("sample", str(run), "--n", "64", "--out", str(figures["samples"]))
+        archzoo_command("mix", str(run), "--out", str(figures["mixing"]))
+        out[data] = {"train_s": training_seconds(run), "epochs": summary["epochs_done"], "params": summary["params"],
+                     "figures": {k: str(v.relative_to(RESULTS.parent)) for k, v in figures.items()}}
+        if data == "fashion-mnist-32":
+            out[data]["truncation"] = truncation_curve(run, data)
+    return out
+
+
 def markdown(results: dict, metas: dict) -> str:
     lines = ["# GANs", "", "Each part trains archzoo's models through `archzoo train` with their recipes (unless "
              "said); under each heading, the run that measured it.", ""]
@@ -143,10 +182,30 @@ def markdown(results: dict, metas: dict) -> str:
                          f"{r['kid_clf']:.3f} | {r['classes_covered']} | {r['class_tv']:.3f} |")
         lines.append(f"| real test images against real training images (the floor) | | | | "
                      f"{first['fid_clf_floor']:.2f} | {first['kid_clf_floor']:.3f} | | |")
-        c = first["classifier"]
-        lines += ["", f"Classifier: `{c['command']}` ({c['model']}, weights {c['weights_sha256']}, test accuracy "
-                  f"{c['test_accuracy']:.4f}).", ""]
+        lines += classifier_line(first)
+    if "stylegan" in results:
+        lines += ["## StyleGAN", "", *measured("stylegan"),
+                  "| data | parameters | epochs | training time | samples | style mixing |",
+                  "|---|---:|---:|---:|---|---|"]
+        for data, r in results["stylegan"].items():
+            f = r["figures"]
+            lines.append(f"| `{data}` | {r['params']:,} | {r['epochs']} | {r['train_s']:.0f} s | "
+                         f"[grid](../{f['samples']}) | [grid](../{f['mixing']}) |")
+        curve = results["stylegan"].get("fashion-mnist-32", {}).get("truncation")
+        if curve:
+            lines += ["", "The truncation curve on Fashion-MNIST (10,000 samples at each psi, judged at 28x28):", "",
+                      "| psi | fid_clf | kid_clf | classes covered | class TV |", "|---:|---:|---:|---:|---:|"]
+            for psi, r in curve.items():
+                lines.append(f"| {psi} | {r['fid_clf']:.2f} | {r['kid_clf']:.3f} | {r['classes_covered']} | "
+                             f"{r['class_tv']:.3f} |")
+            lines += classifier_line(curve["1.0"])
     return "\n".join(lines)
+
+
+def classifier_line(r: dict) -> list[str]:
+    c = r["classifier"]
+    return ["", f"Classifier: `{c['command']}` ({c['model']}, weights {c['weights_sha256']}, test accuracy "
+            f"{c['test_accuracy']:.4f}).", ""]
 
 
 def main() -> None:
@@ -155,7 +214,7 @@ def main() -> None:
     p.add_argument("--runs", default="runs/gans", help="where the runs are kept (reused when finished)")
     args = p.parse_args()
     runs = Path(args.runs)
-    if "fashion" in args.parts:  # the feature classifier of metrics.samples, trained once, first
+    if {"fashion", "stylegan"} & set(args.parts):  # the feature classifier of metrics.samples, trained once, first
         from archzoo.analysis.generated import feature_classifier
 
         feature_classifier("fashion-mnist", progress=False)

@@ -218,18 +218,26 @@ class AdversarialPlan(TensorPlan):
 
 # ---- the task ----------------------------------------------------------------------------------------
 
-class _DistributedGAN(nn.Module):
-    """G and D in a DistributedDataParallel wrapper each, called as the GAN is (``mode``); ``module`` is the
-    GAN itself (what archzoo.tasks.base.unwrap_model finds)."""
+class DistributedParts(nn.Module):
+    """The networks of a game, each in a DistributedDataParallel wrapper of its own (``parts``: the name each is
+    called by -> the model's attribute that holds it), so that each backward reduces the gradients of the
+    network it is for; ``module`` is the model itself (what archzoo.tasks.base.unwrap_model finds)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, parts: dict[str, str]) -> None:
         super().__init__()
         inner = unwrap_model(net)
         compiled = hasattr(net, "_orig_mod")  # --compile: compile each part inside its wrapper
         wrap = (lambda m: nn.parallel.DistributedDataParallel(torch.compile(m))) if compiled \
             else nn.parallel.DistributedDataParallel
-        self.parts = nn.ModuleDict({"generate": wrap(inner.generator), "discriminate": wrap(inner.discriminator)})
+        self.parts = nn.ModuleDict({name: wrap(getattr(inner, attr)) for name, attr in parts.items()})
         self.__dict__["module"] = inner  # not a submodule: the parts already hold its weights
+
+
+class _DistributedGAN(DistributedParts):
+    """G and D wrapped each, called as the GAN is (``mode``)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__(net, {"generate": "generator", "discriminate": "discriminator"})
 
     def forward(self, x: Tensor, mode: str = "score", **kwargs: int) -> Tensor:
         if mode == "score":

@@ -69,7 +69,7 @@ from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.distributed import from_env
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
-from archzoo.tasks.adversarial import GAN_AUGMENTATIONS, _rows, _world_size
+from archzoo.tasks.adversarial import GAN_AUGMENTATIONS, DistributedParts, _rows, _world_size
 from archzoo.tasks.base import TensorPlan, unwrap_model
 
 
@@ -252,19 +252,11 @@ class CyclePlan(TensorPlan):
 
 # ---- the task ----------------------------------------------------------------------------------------
 
-class _DistributedCycleGAN(nn.Module):
-    """The generators and each discriminator in a DistributedDataParallel wrapper each, called as the CycleGAN is
-    (``mode``); ``module`` is the CycleGAN itself (what archzoo.tasks.base.unwrap_model finds)."""
+class _DistributedCycleGAN(DistributedParts):
+    """The generators and each discriminator wrapped each, called as the CycleGAN is (``mode``)."""
 
     def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        inner = unwrap_model(net)
-        compiled = hasattr(net, "_orig_mod")  # --compile: compile each part inside its wrapper
-        wrap = (lambda m: nn.parallel.DistributedDataParallel(torch.compile(m))) if compiled \
-            else nn.parallel.DistributedDataParallel
-        self.parts = nn.ModuleDict({"generators": wrap(inner.generators), "d_a": wrap(inner.d_a),
-                                    "d_b": wrap(inner.d_b)})
-        self.__dict__["module"] = inner  # not a submodule: the parts already hold its weights
+        super().__init__(net, {"generators": "generators", "d_a": "d_a", "d_b": "d_b"})
 
     def forward(self, x: Tensor, y: Tensor | None = None, mode: str = "score", identity: bool = True) -> Any:
         if mode == "cycle":
