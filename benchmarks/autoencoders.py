@@ -22,6 +22,9 @@ Parts:
             nine): AUROC of the autoencoders' reconstruction error (ae_mlp; ae_conv one class only) and
             the VAEs' negative ELBO (vae_mlp; vae_conv one class only), 40 epochs on one class and 10 on
             nine, against PCA-32 reconstruction error, a one-class SVM and an isolation forest on the raw pixels.
+  anomaly_scores  one class at a time: ae_mlp's runs of the anomaly part scored by the reconstruction error,
+            by the code's Mahalanobis distance from the training codes, and by both standardised and summed
+            (Abati et al. 2019; archzoo.analysis.latent.image_scores), against the same baselines.
   samples   metrics.samples (fid_clf, kid_clf, classes covered, class TV, with the floor) of vae_mlp,
             vae_conv (from the vae part) and cvae.
 
@@ -44,7 +47,7 @@ import torch
 from _common import run_parts
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("vae", "dimred", "features", "denoise", "anomaly", "samples")
+PARTS = ("vae", "dimred", "features", "denoise", "anomaly", "anomaly_scores", "samples")
 
 
 def archzoo_train(model: str, out: Path, *args: str) -> dict:
@@ -232,10 +235,7 @@ ANOMALY_EPOCHS = {"one_class": 40, "nine_vs_one": 10}
 
 
 def part_anomaly(runs: Path) -> dict:
-    from sklearn.decomposition import PCA
-    from sklearn.ensemble import IsolationForest
     from sklearn.metrics import roc_auc_score
-    from sklearn.svm import OneClassSVM
 
     from archzoo.analysis import latent
 
@@ -256,20 +256,55 @@ def part_anomaly(runs: Path) -> dict:
                 scores, _ = latent.image_scores(latent.load_run(run, "score", ("reconstruction", "vae"),
                                                                 device="cpu"), "test")
                 row[model] = float(roc_auc_score(anomalous, scores.numpy()))
-            fit = xtr[np.isin(ytr, normal)]
-            pca = PCA(32, random_state=0).fit(fit)
-            recon = pca.inverse_transform(pca.transform(xte))
-            row["PCA-32 reconstruction error"] = float(roc_auc_score(anomalous, ((xte - recon) ** 2).mean(1)))
-            sub = fit[np.random.default_rng(0).permutation(len(fit))[:10000]]  # the SVM is quadratic in n
-            row["one-class SVM"] = float(roc_auc_score(anomalous, -OneClassSVM(nu=0.1, gamma="scale").fit(sub)
-                                                      .score_samples(xte)))
-            row["isolation forest"] = float(roc_auc_score(anomalous, -IsolationForest(random_state=0).fit(fit)
-                                                         .score_samples(xte)))
-            out[setting][str(c)] = row
+            out[setting][str(c)] = {**row, **baseline_aurocs(xtr[np.isin(ytr, normal)], xte, anomalous)}
     for rows in out.values():
-        methods = next(iter(rows.values())).keys()
-        rows["mean"] = {m: float(np.mean([rows[str(c)][m] for c in range(10)])) for m in methods}
+        add_mean(rows)
     return out
+
+
+def add_mean(rows: dict) -> None:
+    methods = next(iter(rows.values())).keys()
+    rows["mean"] = {m: float(np.mean([rows[str(c)][m] for c in range(10)])) for m in methods}
+
+
+def baseline_aurocs(fit: np.ndarray, xte: np.ndarray, anomalous: np.ndarray) -> dict[str, float]:
+    """AUROC of the classical detectors fitted on the normal training pixels ``fit``, scoring ``xte``."""
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import roc_auc_score
+    from sklearn.svm import OneClassSVM
+
+    pca = PCA(32, random_state=0).fit(fit)
+    recon = pca.inverse_transform(pca.transform(xte))
+    sub = fit[np.random.default_rng(0).permutation(len(fit))[:10000]]  # the SVM is quadratic in n
+    return {"PCA-32 reconstruction error": float(roc_auc_score(anomalous, ((xte - recon) ** 2).mean(1))),
+            "one-class SVM": float(roc_auc_score(anomalous, -OneClassSVM(nu=0.1, gamma="scale").fit(sub)
+                                                 .score_samples(xte))),
+            "isolation forest": float(roc_auc_score(anomalous, -IsolationForest(random_state=0).fit(fit)
+                                                    .score_samples(xte)))}
+
+
+def part_anomaly_scores(runs: Path) -> dict:
+    """ae_mlp's one-class runs of the anomaly part scored three ways (latent.ANOMALY_SCORES) beside the baselines."""
+    from sklearn.metrics import roc_auc_score
+
+    from archzoo.analysis import latent
+
+    xtr, ytr = _pixels("train")
+    xte, yte = _pixels("test")
+    rows: dict = {}
+    for c in range(10):
+        run = runs / f"anomaly_one_class_{c}_ae_mlp"
+        archzoo_train("ae_mlp", run, "--epochs", str(ANOMALY_EPOCHS["one_class"]), "--set", f"train_classes={c}",
+                      "--set", "iw_samples=0", "--set", "eval_samples=0")
+        loaded = latent.load_run(run, "score", ("reconstruction",), device="cpu")
+        anomalous = yte != c
+        rows[str(c)] = {f"ae_mlp, {score}": float(roc_auc_score(anomalous, latent.image_scores(loaded, "test",
+                                                                                                score=score)[0]))
+                        for score in latent.ANOMALY_SCORES}
+        rows[str(c)].update(baseline_aurocs(xtr[ytr == c], xte, anomalous))
+    add_mean(rows)
+    return rows
 
 
 def part_samples(runs: Path) -> dict:
@@ -342,6 +377,13 @@ def markdown(results: dict, metas: dict) -> str:
                       "|---|" + "---:|" * len(methods)]
             lines += [f"| {c} | " + " | ".join(f"{rows[c][m]:.4f}" for m in methods) + " |" for c in rows]
             lines.append("")
+    if "anomaly_scores" in results:
+        rows = results["anomaly_scores"]
+        methods = list(rows["mean"])
+        lines += ["## Anomaly detection, one class normal: ae_mlp's scores", "", *measured("anomaly_scores"),
+                  "| class | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+        lines += [f"| {c} | " + " | ".join(f"{rows[c][m]:.4f}" for m in methods) + " |" for c in rows]
+        lines.append("")
     if "samples" in results:
         lines += ["## Samples judged by the feature classifier", "", *measured("samples"),
                   "| model | fid_clf | floor | kid_clf | floor | classes covered | class TV | class match |",

@@ -126,3 +126,29 @@ def test_commands_on_runs_they_do_not_apply_to(tmp_path: Path, cli_fails) -> Non
            "applies to reconstruction, vae and adversarial runs", "classification run")
     cli_fails(["embed", str(tmp_path / "clf")], "use `archzoo eval` on it")
     cli_fails(["sample", str(tmp_path / "clf")], "language-model runs")
+
+
+@pytest.mark.parametrize("name", ["ae", "vae"])
+def test_anomaly_scores_by_the_code_and_by_both(runs, name: str) -> None:
+    run = latent.load_run(runs[name], "score", ("reconstruction", "vae"), device="cpu")
+    train_codes, _ = latent.encode_split(run, "train")
+    test_codes, labels = latent.encode_split(run, "test")
+    z = train_codes.double().numpy()
+    precision = np.linalg.inv(np.cov(z.T) + 1e-4 * np.eye(z.shape[1]))
+
+    def mahalanobis(codes: torch.Tensor) -> np.ndarray:
+        d = codes.double().numpy() - z.mean(0)
+        return np.einsum("ni,ij,nj->n", d, precision, d)
+
+    code, y = latent.image_scores(run, "test", score="code")
+    assert torch.equal(y, labels)
+    np.testing.assert_allclose(code.numpy(), mahalanobis(test_codes), rtol=1e-4)
+    error, _ = latent.image_scores(run, "test")
+    train_error, _ = latent.image_scores(run, "train")
+    train_code = mahalanobis(train_codes)
+    both, _ = latent.image_scores(run, "test", score="error+code")
+    expected = ((error.numpy() - train_error.numpy().mean()) / train_error.numpy().std(ddof=1)
+                + (code.numpy() - train_code.mean()) / train_code.std(ddof=1))
+    np.testing.assert_allclose(both.numpy(), expected, rtol=1e-3, atol=1e-4)
+    with pytest.raises(latent.ConfigError, match="error, code, error\\+code"):
+        latent.image_scores(run, "test", score="likelihood")

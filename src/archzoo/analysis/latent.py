@@ -375,11 +375,48 @@ def encode_split(run: LoadedRun, split: str, batch_size: int = 1000) -> tuple[Te
     return torch.cat(codes), y
 
 
+ANOMALY_SCORES = ("error", "code", "error+code")
+
+
 @torch.no_grad()
-def image_scores(run: LoadedRun, split: str, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
-    """How badly the run's model explains each image of ``split`` (N,), with the labels (N,): an
-    autoencoder's reconstruction error (mean squared, per pixel), a VAE's negative ELBO (one code per image
-    from a seeded generator). High scores flag anomalies."""
+def image_scores(run: LoadedRun, split: str, batch_size: int = 1000, score: str = "error") -> tuple[Tensor, Tensor]:
+    """How badly the run's model explains each image of ``split`` (N,), with the labels (N,). High scores flag
+    anomalies. ``score``:
+
+    * ``error``: an autoencoder's reconstruction error (mean squared, per pixel), a VAE's negative ELBO (one
+      code per image from a seeded generator);
+    * ``code``: the squared Mahalanobis distance of the image's code (a VAE's posterior mean) from a Gaussian
+      fitted to the codes of the images the run trained on (its training split, as it was cut): how unlikely
+      the code is, where ``error`` says how badly it decodes;
+    * ``error+code``: both, each standardised by its mean and standard deviation over the training images, and
+      summed (the novelty score of Abati et al., "Latent Space Autoregression for Novelty Detection", CVPR 2019:
+      reconstruction error plus the code's negative log-likelihood, each normalised; here the code's density is
+      one Gaussian).
+    """
+    if score not in ANOMALY_SCORES:
+        raise ConfigError(f"the anomaly score is one of {', '.join(ANOMALY_SCORES)}; got {score!r}")
+    if score == "error":
+        return _errors(run, split, batch_size)
+    codes, y = encode_split(run, split, batch_size)
+    train_codes = encode_split(run, "train", batch_size)[0]
+    mean = train_codes.mean(0)
+    precision = torch.linalg.inv(torch.cov(train_codes.T.double()).reshape(len(mean), len(mean))
+                                 + 1e-4 * torch.eye(len(mean), dtype=torch.float64))
+
+    def mahalanobis(z: Tensor) -> Tensor:
+        d = (z - mean).double()
+        return ((d @ precision) * d).sum(1).float()
+
+    code = mahalanobis(codes)
+    if score == "code":
+        return code, y
+    train_code, train_error = mahalanobis(train_codes), _errors(run, "train", batch_size)[0]
+    error = _errors(run, split, batch_size)[0]
+    return ((error - train_error.mean()) / train_error.std() + (code - train_code.mean()) / train_code.std()), y
+
+
+def _errors(run: LoadedRun, split: str, batch_size: int) -> tuple[Tensor, Tensor]:
+    """image_scores' ``error``."""
     from archzoo.models.autoencoder import kl_divergence
 
     x, y, _ = run.images(split)
