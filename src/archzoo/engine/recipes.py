@@ -204,13 +204,14 @@ RECIPES.update({("dcgan", "fashion-mnist-32"): dict(_GAN_MODELS["dcgan"], epochs
 # stylegan (Karras et al. 2019's loss: non-saturating with R1 on real images; Adam 2e-3 betas (0, 0.99); a moving
 # average of G for sampling): on Fashion-MNIST (28 or 32 pixels) batch 64, R1 gamma 0.1, ema 0.995; on the 320
 # ORL faces batch 32, R1 gamma 1 (a stronger penalty for so few images), ema 0.998, random mirroring (the one
-# augmentation a GAN may be shown). Epochs sized to stay within an hour from measured step times: 2.7 s on the
-# faces; on fashion-mnist-32, 2.6 s on one thread of an AVX2 machine running two other jobs (0.5-1.2 s on an
+# augmentation a GAN may be shown). Epochs sized to stay within an hour from measured step times: on the faces
+# 3.7 s (one thread of an AVX2 machine running one other job: 37 s an epoch of 10 steps), so 80 passes; on
+# fashion-mnist-32, 2.6 s on one thread of an AVX2 machine running two other jobs (0.5-1.2 s on an
 # AVX-512 machine), so 2 passes (1,876 steps) rather than 5. Not yet measured end to end.
 _STYLEGAN = dict(_GAN, gan_loss="non_saturating", critic_steps=1, r1_gamma=0.1, optimizer="adam", lr=2e-3, beta1=0.0,
                  beta2=0.99, batch_size=64, ema=0.995)
 RECIPES.update({("stylegan", data): dict(_STYLEGAN, epochs=2) for data in (*_IMAGE_28, "fashion-mnist-32")})
-RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=100, batch_size=32, r1_gamma=1.0, ema=0.998,
+RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=80, batch_size=32, r1_gamma=1.0, ema=0.998,
                                           augment="flip")
 # On the 2-D mixtures: Metz et al.'s toy networks (z of 256, two hidden layers of 128 in G) and a critic of two
 # layers of 128, 20 passes over the 100,000 points, gan_mlp and gman at batch 256 and lr 1e-3, the Wasserstein
