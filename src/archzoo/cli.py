@@ -319,6 +319,26 @@ def cmd_style(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from archzoo.tasks.forecasting import forecast_run
+
+    result = forecast_run(Path(args.run_dir), horizon=args.horizon, data=args.data, data_root=args.data_root,
+                          out=args.out, plot=args.plot, checkpoint=args.checkpoint, device=args.device)
+    levels = sorted(result["lower"])
+    targets = result["targets"]
+    if not args.out:  # the forecast itself on stdout; with --out it is in the file
+        print("\t".join(["time", *targets, *(f"{t} {lv}% interval" for lv in levels for t in targets)]))
+        for i, label in enumerate(result["time"]):
+            cells = [f"{result['mean'][i, j]:.4g}" for j in range(len(targets))]
+            cells += [f"{result['lower'][lv][i, j]:.4g}..{result['upper'][lv][i, j]:.4g}" for lv in levels
+                      for j in range(len(targets))]
+            print("\t".join([label, *cells]))
+    for what, path in (("forecast", args.out), ("figure", args.plot)):
+        if path:
+            print(f"{what}: {path}", file=sys.stderr)
+    return 0
+
+
 def _run_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
@@ -477,6 +497,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", metavar="PNG", help="draw the codes (PCA of them when they have more than two dimensions)")
     _run_options(s)
     s.set_defaults(fn=cmd_embed)
+
+    s = sub.add_parser("forecast", help="a forecasting run's forecast beyond the end of its series (or of another "
+                                        "series of the same columns)")
+    s.add_argument("run_dir")
+    s.add_argument("--horizon", type=int, help="points to forecast (default: the model's horizon; longer forecasts "
+                                               "feed the model its own forecasts)")
+    s.add_argument("--data", help="forecast this series instead (csv:PATH or a named series, same columns)")
+    s.add_argument("--data-root")
+    s.add_argument("--out", metavar="CSV", help="write the forecast and its intervals here (else print them)")
+    s.add_argument("--plot", metavar="PNG", help="draw the series' end and the forecast")
+    _run_options(s)
+    s.set_defaults(fn=cmd_forecast)
 
     s = _image_command(sub, "style", "a conditional VAE: one image's code decoded under every class", cmd_style)
     s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the image")

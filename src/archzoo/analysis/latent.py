@@ -28,6 +28,7 @@ COMMANDS_BY_TASK = {
     "translation": ("translate",),
     "adversarial": ("sample", "interpolate", "mix (StyleGAN)"),
     "cycle_adversarial": ("sample (translations: --input PNG... or --split)",),
+    "forecasting": ("forecast",),
 }
 STYLE_RANGES = ("coarse", "middle", "fine")  # StyleGAN's named ranges of style layers, by the sides they draw
 

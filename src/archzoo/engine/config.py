@@ -92,6 +92,18 @@ class TrainConfig:
     cycle_lambda: float = 10.0
     identity_weight: float = 0.5
     pool_size: int = 50
+    # time-series forecasting (see archzoo.tasks.forecasting): the series' columns and frequency where the file does
+    # not say them, the chronological test block, the horizon and the backtest's stride, the transform fitted on the
+    # training part, the classical baselines scored beside the model, and the sample paths behind its intervals
+    target: str = ""  # the column(s) to forecast, separated by commas ("": every numeric column but the covariates)
+    covariates: str = ""  # input-only columns, separated by commas
+    freq: str = ""  # yearly | quarterly | monthly | daily | business-daily ("": from the file's times)
+    test_size: int = 0  # the last points held out (0: the dataset's convention, a fifth of the series for csv:PATH)
+    horizon: int = 0  # points each forecast reaches (0: the model's own)
+    stride: int = 0  # points between the backtest's rolling origins (0: the horizon)
+    transform: str = "none"  # none, or log, diff, sdiff joined by commas (log,sdiff), fitted on the training part
+    baselines: str = "naive,seasonal_naive,drift,ets,arima,theta"  # scored in the same evaluation ("none": none)
+    interval_samples: int = 500  # sample paths of a Gaussian model's forecast, whose quantiles are its intervals
     # evaluations in a row that a task may find unhealthy (a discriminator that wins outright) before the run
     # stops, keeping the last healthy epoch's checkpoint (0: never stop for it)
     unhealthy_patience: int = 5
@@ -148,6 +160,11 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0 (0: off), got {getattr(self, name)}")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema (the decay of G's moving average) must be in [0, 1) (0: off), got {self.ema}")
+        for name in ("test_size", "horizon", "stride"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0 (0: the default), got {getattr(self, name)}")
+        if self.interval_samples < 1:
+            raise ConfigError(f"interval_samples must be at least 1, got {self.interval_samples}")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
         if not (self.fold == -1 or 0 <= self.fold < self.folds):

@@ -57,7 +57,8 @@ class RunDirError(ValueError):
 def load_data(cfg: TrainConfig) -> Any:
     """The dataset the run names, loaded (its task's plan cuts it into batches)."""
     options: dict[str, str] = {"encoding": cfg.encoding} if cfg.encoding != "utf-8" else {}
-    options.update({name: getattr(cfg, name) for name in ("src_lang", "tgt_lang") if getattr(cfg, name)})
+    options.update({name: getattr(cfg, name) for name in ("src_lang", "tgt_lang", "target", "covariates", "freq")
+                    if getattr(cfg, name)})
     return load_dataset(cfg.data, root=cfg.data_root, **options)
 
 
@@ -365,6 +366,9 @@ class Trainer:
                 "best": {"metric": self.task.best_metric, "value": st["best"], "epoch": st.get("best_epoch")},
                 "metrics": final, "run_dir": str(self.run_dir),
             }
+            summary_extras = getattr(self.task, "summary_extras", None)  # e.g. the baselines of the same evaluation
+            if summary_extras is not None and self._stop_reason is None:
+                summary.update(summary_extras())
             atomic_write_json(self.run_dir / "summary.json", summary)
         distributed.barrier(self.dist)
         return summary

@@ -9,6 +9,7 @@ from archzoo.tasks.adversarial import AdversarialTask
 from archzoo.tasks.adversarial_cycle import CycleGANTask
 from archzoo.tasks.base import Batches, DataPlan, Task, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
+from archzoo.tasks.forecasting import ForecastingTask
 from archzoo.tasks.language_model import LanguageModelTask
 from archzoo.tasks.perceptron import PerceptronTask
 from archzoo.tasks.reconstruction import ReconstructionTask
@@ -17,9 +18,9 @@ from archzoo.tasks.text_classification import TextClassificationTask
 from archzoo.tasks.translation import TranslationTask
 from archzoo.tasks.vae import VAETask
 
-__all__ = ["AdversarialTask", "Batches", "ClassificationTask", "CycleGANTask", "DataPlan", "LanguageModelTask",
-           "PerceptronTask", "ReconstructionTask", "RegressionTask", "Task", "TensorPlan", "TextClassificationTask",
-           "TranslationTask", "VAETask", "make_task"]
+__all__ = ["AdversarialTask", "Batches", "ClassificationTask", "CycleGANTask", "DataPlan", "ForecastingTask",
+           "LanguageModelTask", "PerceptronTask", "ReconstructionTask", "RegressionTask", "Task", "TensorPlan",
+           "TextClassificationTask", "TranslationTask", "VAETask", "make_task"]
 
 _IMAGE_TASKS = {"reconstruction": ReconstructionTask, "vae": VAETask}  # models that learn images alone
 
@@ -28,6 +29,14 @@ def make_task(model_task: str, ds: Any) -> Task:
     """The task for a (model, dataset) pair: the model's own rule where it has one (the perceptron),
     else the dataset's objective."""
     num_classes = getattr(ds, "num_classes", None) or len(getattr(ds, "classes", ())) or None
+    if (model_task == "forecasting") != (ds.task == "forecasting"):
+        if model_task == "forecasting":
+            raise ConfigError(f"a forecaster needs a time series (airpassengers, sunspots-monthly, eu-stocks, "
+                              f"csv:PATH), not {ds.name}")
+        raise ConfigError(f"{ds.name} is a time series for forecasters; {model_task} models do not train on it "
+                          "(see `archzoo list --task forecasting`)")
+    if ds.task == "forecasting":
+        return ForecastingTask()
     if model_task == "cycle_adversarial":  # image-to-image translation between two unpaired domains
         if ds.task != "unpaired":
             raise ConfigError(f"a CycleGAN translates between two unpaired image domains (sneakers2boots, "
