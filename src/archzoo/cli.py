@@ -339,6 +339,21 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    from archzoo.tasks.anomaly import detect_run
+
+    result = detect_run(Path(args.run_dir), data=args.data, data_root=args.data_root, out=args.out, plot=args.plot,
+                        checkpoint=args.checkpoint, device=args.device)
+    if not args.out:
+        print("time\tscore")
+        for label, score in zip(result["time"], result["score"], strict=True):
+            print(f"{label}\t{score:.4g}")
+    print(f"{len(result['index'])} of {result['points']} points flagged (score above {result['threshold']:.4g})"
+          + "".join(f"; {what}: {path}" for what, path in (("list", args.out), ("figure", args.plot)) if path),
+          file=sys.stderr)
+    return 0
+
+
 def _run_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
@@ -509,6 +524,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", metavar="PNG", help="draw the series' end and the forecast")
     _run_options(s)
     s.set_defaults(fn=cmd_forecast)
+
+    s = sub.add_parser("detect", help="an anomaly-detection run's flagged points on its series (or on another "
+                                      "series of the same columns)")
+    s.add_argument("run_dir")
+    s.add_argument("--data", help="score this series instead (csv:PATH or a named series, same columns)")
+    s.add_argument("--data-root")
+    s.add_argument("--out", metavar="CSV", help="write the flagged times, scores and values here (else print them)")
+    s.add_argument("--plot", metavar="PNG", help="draw the series and the flagged points")
+    _run_options(s)
+    s.set_defaults(fn=cmd_detect)
 
     s = _image_command(sub, "style", "a conditional VAE: one image's code decoded under every class", cmd_style)
     s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the image")

@@ -109,12 +109,12 @@ def test_a_forecaster_beats_the_naive_forecast_and_reports_the_baselines(tmp_pat
     assert backtest["origins"] >= 3
     assert 0.5 <= test["coverage95"] <= 1
     assert (out / "forecast.png").stat().st_size > 10_000
-    # the forecast beyond the series: 12 months from 1961-01, with its intervals, as CSV
+    # the forecast beyond the series: 6 months from 1961-01, with its intervals, as CSV
     csv_path = tmp_path / "f.csv"
     assert main(["forecast", str(out), "--out", str(csv_path), "--plot", str(tmp_path / "f.png"), "--data-root",
                  str(series_root), "--device", "cpu"]) == 0
     rows = list(csv.DictReader(csv_path.read_text().splitlines()))
-    assert [r["time"] for r in rows[:2]] == ["1961-01", "1961-02"] and len(rows) == 12
+    assert [r["time"] for r in rows[:2]] == ["1961-01", "1961-02"] and len(rows) == 6  # the recipe's horizon
     for r in rows:
         assert float(r["value_lower95"]) <= float(r["value_lower80"]) <= float(r["value"]) <= float(r["value_upper80"])
     assert (tmp_path / "f.png").is_file()

@@ -29,6 +29,7 @@ COMMANDS_BY_TASK = {
     "adversarial": ("sample", "interpolate", "mix (StyleGAN)"),
     "cycle_adversarial": ("sample (translations: --input PNG... or --split)",),
     "forecasting": ("forecast",),
+    "anomaly": ("detect",),
 }
 STYLE_RANGES = ("coarse", "middle", "fine")  # StyleGAN's named ranges of style layers, by the sides they draw
 

@@ -104,6 +104,13 @@ class TrainConfig:
     transform: str = "none"  # none, or log, diff, sdiff joined by commas (log,sdiff), fitted on the training part
     baselines: str = "naive,seasonal_naive,drift,ets,arima,theta"  # scored in the same evaluation ("none": none)
     interval_samples: int = 500  # sample paths of a Gaussian model's forecast, whose quantiles are its intervals
+    # time-series anomaly detection (see archzoo.tasks.anomaly): events injected into the test block by the seeded
+    # injector of archzoo.analysis.anomaly, and the threshold chosen on the scores of the points before it
+    objective: str = ""  # "": the model's own task; "anomaly": a forecaster scores points by its forecast residuals
+    inject: int = 8  # anomalous events injected into the test block (0: none; the run then reports flags, no scores)
+    threshold: str = "quantile"  # quantile (the threshold_q quantile of the clean points' scores) | sigma (mean + k sd)
+    threshold_q: float = 0.99
+    threshold_k: float = 3.0
     # evaluations in a row that a task may find unhealthy (a discriminator that wins outright) before the run
     # stops, keeping the last healthy epoch's checkpoint (0: never stop for it)
     unhealthy_patience: int = 5
@@ -163,6 +170,15 @@ class TrainConfig:
         for name in ("test_size", "horizon", "stride"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0 (0: the default), got {getattr(self, name)}")
+        if self.inject < 0:
+            raise ConfigError(f"inject (anomalous events injected into the test block) must be >= 0, got {self.inject}")
+        if self.threshold not in ("quantile", "sigma"):
+            raise ConfigError(f"threshold must be quantile or sigma, got {self.threshold!r}")
+        if not 0 < self.threshold_q < 1 or self.threshold_k <= 0:
+            raise ConfigError(f"threshold_q must be in (0, 1) and threshold_k positive, got {self.threshold_q} and "
+                              f"{self.threshold_k}")
+        if self.objective not in ("", "anomaly"):
+            raise ConfigError(f"objective must be empty (the model's own task) or anomaly, got {self.objective!r}")
         if self.interval_samples < 1:
             raise ConfigError(f"interval_samples must be at least 1, got {self.interval_samples}")
         if self.folds < 0 or self.folds == 1:

@@ -72,7 +72,8 @@ def cross_validate(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]
     if not isinstance(ds, TextClassificationSet):
         raise ConfigError(f"--folds cross-validates text classification (mr, textcls:DIR); {cfg.data} is "
                           f"{ds.task} data")
-    tasks.make_task(model_card(cfg.model).task, ds)  # a model that does not classify text fails here, not in fold 0
+    # a model that does not classify text fails here, not in fold 0
+    tasks.make_task(cfg.objective or model_card(cfg.model).task, ds)
     try:
         ds.folds(cfg.folds)
     except DataError as exc:

@@ -85,7 +85,7 @@ class Trainer:
         distributed.init(self.dist, self.device)
         torch.manual_seed(cfg.seed)
         ds = load_data(cfg)
-        self.task: Task = tasks.make_task(model_card(cfg.model).task, ds)
+        self.task: Task = tasks.make_task(cfg.objective or model_card(cfg.model).task, ds)
         self.plan = self.task.plan(ds, cfg, run_dir if resume else None)
         self.model, self.model_cfg = build_model(cfg, self.plan)
         self.train_batches, self.eval_batches = self.plan.batches(cfg, self.device, self.dist.rank,
@@ -442,7 +442,7 @@ def evaluate_run(run_dir: Path, *, data: str | None = None, split: str = "test",
     if data_root is not None:
         cfg.data_root = data_root
     ds = load_data(cfg)
-    task = tasks.make_task(model_card(cfg.model).task, ds)
+    task = tasks.make_task(cfg.objective or model_card(cfg.model).task, ds)
     plan = task.plan(ds, cfg, run_dir)
     model, _ = build_model(cfg, plan)
     try:

@@ -7,6 +7,7 @@ from typing import Any
 from archzoo.engine.config import ConfigError
 from archzoo.tasks.adversarial import AdversarialTask
 from archzoo.tasks.adversarial_cycle import CycleGANTask
+from archzoo.tasks.anomaly import AnomalyTask
 from archzoo.tasks.base import Batches, DataPlan, Task, TensorPlan
 from archzoo.tasks.classification import ClassificationTask
 from archzoo.tasks.forecasting import ForecastingTask
@@ -18,9 +19,9 @@ from archzoo.tasks.text_classification import TextClassificationTask
 from archzoo.tasks.translation import TranslationTask
 from archzoo.tasks.vae import VAETask
 
-__all__ = ["AdversarialTask", "Batches", "ClassificationTask", "CycleGANTask", "DataPlan", "ForecastingTask",
-           "LanguageModelTask", "PerceptronTask", "ReconstructionTask", "RegressionTask", "Task", "TensorPlan",
-           "TextClassificationTask", "TranslationTask", "VAETask", "make_task"]
+__all__ = ["AdversarialTask", "AnomalyTask", "Batches", "ClassificationTask", "CycleGANTask", "DataPlan",
+           "ForecastingTask", "LanguageModelTask", "PerceptronTask", "ReconstructionTask", "RegressionTask", "Task",
+           "TensorPlan", "TextClassificationTask", "TranslationTask", "VAETask", "make_task"]
 
 _IMAGE_TASKS = {"reconstruction": ReconstructionTask, "vae": VAETask}  # models that learn images alone
 
@@ -29,6 +30,11 @@ def make_task(model_task: str, ds: Any) -> Task:
     """The task for a (model, dataset) pair: the model's own rule where it has one (the perceptron),
     else the dataset's objective."""
     num_classes = getattr(ds, "num_classes", None) or len(getattr(ds, "classes", ())) or None
+    if model_task == "anomaly":  # a sequence autoencoder, or a forecaster with objective=anomaly
+        if ds.task != "forecasting":
+            raise ConfigError(f"anomaly detection needs a time series (sunspots-monthly, eu-stocks, csv:PATH), not "
+                              f"{ds.name}")
+        return AnomalyTask()
     if (model_task == "forecasting") != (ds.task == "forecasting"):
         if model_task == "forecasting":
             raise ConfigError(f"a forecaster needs a time series (airpassengers, sunspots-monthly, eu-stocks, "
