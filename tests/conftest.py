@@ -66,6 +66,23 @@ def text_data_root() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def series_data_root() -> Path:
+    """The data root under which the loaders find the shared time series (verified, as the loaders do); skips
+    with instructions when they are missing."""
+    from archzoo.data import data_root, list_datasets
+    from archzoo.data.files import SOURCES, locate, not_found_message
+
+    list_datasets()  # the sources register on first use of the registry
+    source, root = SOURCES["timeseries"], data_root()
+    found = locate(source, root)
+    missing = [spec.name for spec in source.files if spec.name not in found]
+    if missing:  # no publisher serves these CSV files: they are R's datasets exported with write.csv
+        pytest.skip(f"time series not found: {not_found_message(source, root, missing)} (set ARCHZOO_DATA to the "
+                    "shared data, or export them from R as archzoo.data.sources.series shows)")
+    return root
+
+
 def _train_one_and_two_processes(tmp_path: Path, args: list[str], env: dict[str, str] | None = None
                                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """`archzoo train ARGS` in one process (tmp_path/one) and under torchrun with two gloo processes

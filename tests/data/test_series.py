@@ -27,22 +27,6 @@ NAMED = {  # name: (length, frequency, first label, last label, targets)
 }
 
 
-@pytest.fixture(scope="session")
-def series_root() -> Path:
-    """The data root under which the loaders find the R series (verified); skips with instructions if not."""
-    from archzoo.data import data_root
-    from archzoo.data.files import SOURCES, locate
-
-    list_datasets()  # the sources register on first use of the registry
-    root, source = data_root(), SOURCES["timeseries"]
-    found = locate(source, root)  # a corrupt file is an error, not a skip: the loaders would fail on it
-    missing = [spec.name for spec in source.files if spec.name not in found]
-    if missing:
-        pytest.skip(f"the R time series {', '.join(missing)} are not in {root / 'timeseries'}: set ARCHZOO_DATA "
-                    "to the shared data (or export them from R as archzoo.data.sources.series shows)")
-    return root
-
-
 def _write(tmp_path: Path, text: str, name: str = "x.csv") -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -60,9 +44,9 @@ def _monthly_csv(n: int = 24, start_year: int = 2000) -> str:
 # The registered series, read from the real files
 
 @pytest.mark.parametrize("name", list(NAMED))
-def test_named_series(series_root, name):
+def test_named_series(series_data_root, name):
     length, freq, first, last, targets = NAMED[name]
-    s = load_dataset(name, root=series_root)
+    s = load_dataset(name, root=series_data_root)
     assert isinstance(s, Series) and s.task == "forecasting" and s.name == name
     assert len(s) == length and s.freq == freq and s.targets == targets
     assert s.values.shape == (length, len(targets)) and s.values.dtype == np.float64
@@ -74,24 +58,24 @@ def test_named_series(series_root, name):
     assert dataset_info(name).task == "forecasting"
 
 
-def test_airpassengers_values(series_root):
-    s = archzoo.load_dataset("airpassengers", root=series_root)
+def test_airpassengers_values(series_data_root):
+    s = archzoo.load_dataset("airpassengers", root=series_data_root)
     assert s.values[0, 0] == 112 and s.values[-1, 0] == 432 and s.values.sum() == 40363
     assert s.season == 12 and s.time.dtype == np.dtype("datetime64[M]")
     assert format_time(s.future_time(3), s.freq) == ["1961-01", "1961-02", "1961-03"]
 
 
-def test_sunspots_values(series_root):
-    yearly = load_dataset("sunspots-yearly", root=series_root)
+def test_sunspots_values(series_data_root):
+    yearly = load_dataset("sunspots-yearly", root=series_data_root)
     assert yearly.values[0, 0] == 5 and yearly.values[-1, 0] == 100.2 and yearly.season == 1
     assert yearly.time.dtype == np.dtype("datetime64[Y]")
     assert format_time(yearly.future_time(2), "yearly") == ["1989", "1990"]
-    monthly = load_dataset("sunspots-monthly", root=series_root)
+    monthly = load_dataset("sunspots-monthly", root=series_data_root)
     assert monthly.values[0, 0] == 58 and monthly.values[-1, 0] == 37
 
 
-def test_eu_stocks_business_days(series_root):
-    s = load_dataset("eu-stocks", root=series_root)
+def test_eu_stocks_business_days(series_data_root):
+    s = load_dataset("eu-stocks", root=series_data_root)
     assert s.values[0].tolist() == [1628.75, 1678.1, 1772.8, 2443.6]
     assert s.values[-1].tolist() == [5473.72, 7676.3, 3995, 5455]
     assert s.season == 5 and s.time.dtype == np.dtype("datetime64[D]")
@@ -102,16 +86,16 @@ def test_eu_stocks_business_days(series_root):
                                            "1998-08-24"]
 
 
-def test_eu_stocks_one_target_and_covariates(series_root):
-    dax = load_dataset("eu-stocks", root=series_root, target="DAX")
+def test_eu_stocks_one_target_and_covariates(series_data_root):
+    dax = load_dataset("eu-stocks", root=series_data_root, target="DAX")
     assert dax.targets == ("DAX",) and dax.values.shape == (1860, 1) and dax.values[0, 0] == 1628.75
-    s = load_dataset("eu-stocks", root=series_root, target="DAX", covariates="SMI, CAC")
+    s = load_dataset("eu-stocks", root=series_data_root, target="DAX", covariates="SMI, CAC")
     assert s.covariate_names == ("SMI", "CAC") and s.covariates.shape == (1860, 2)
     assert s.covariates[0].tolist() == [1678.1, 1772.8]
-    rest = load_dataset("eu-stocks", root=series_root, covariates="FTSE")
+    rest = load_dataset("eu-stocks", root=series_data_root, covariates="FTSE")
     assert rest.targets == ("DAX", "SMI", "CAC") and rest.covariate_names == ("FTSE",)
     with pytest.raises(DataError, match=r"no column 'NIKKEI'; its columns: 'time', 'DAX'"):
-        load_dataset("eu-stocks", root=series_root, target="NIKKEI")
+        load_dataset("eu-stocks", root=series_data_root, target="NIKKEI")
 
 
 def test_missing_files_say_where_and_how(tmp_path):
@@ -119,12 +103,12 @@ def test_missing_files_say_where_and_how(tmp_path):
         load_dataset("airpassengers", root=tmp_path)
 
 
-def test_corrupt_file_is_named(tmp_path, series_root):
+def test_corrupt_file_is_named(tmp_path, series_data_root):
     from archzoo.data.files import ChecksumError
 
     (tmp_path / "timeseries").mkdir()
     for name in ("AirPassengers.csv", "sunspot.month.csv", "sunspot.year.csv", "EuStockMarkets.csv"):
-        data = (series_root / "timeseries" / name).read_bytes()
+        data = (series_data_root / "timeseries" / name).read_bytes()
         (tmp_path / "timeseries" / name).write_bytes(data.replace(b"432", b"433") if name[0] == "A" else data)
     with pytest.raises(ChecksumError, match=r"AirPassengers.csv is corrupt"):
         load_dataset("airpassengers", root=tmp_path)

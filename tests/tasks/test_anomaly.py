@@ -20,19 +20,6 @@ from archzoo.tasks.anomaly import AnomalyPlan
 QUICK = ["--device", "cpu", "--quiet"]
 
 
-@pytest.fixture(scope="module")
-def series_root() -> Path:
-    from archzoo.data import data_root, list_datasets
-    from archzoo.data.files import SOURCES, locate, not_found_message
-
-    list_datasets()
-    source, root = SOURCES["timeseries"], data_root()
-    missing = [spec.name for spec in source.files if spec.name not in locate(source, root)]
-    if missing:
-        pytest.skip(f"time series not found (`make data` fetches them): {not_found_message(source, root, missing)}")
-    return root
-
-
 def write_daily(path: Path, n: int = 600, seed: int = 0) -> Path:
     """A daily CSV (time as ISO dates, one value column) with a weekly pattern and noise."""
     rng = np.random.default_rng(seed)
@@ -93,10 +80,10 @@ def test_an_autoencoder_run_flags_injected_events_and_detect_lists_them(tmp_path
 
 
 @pytest.mark.slow
-def test_forecast_residuals_find_events_in_the_sunspots(tmp_path: Path, series_root: Path) -> None:
+def test_forecast_residuals_find_events_in_the_sunspots(tmp_path: Path, series_data_root: Path) -> None:
     out = tmp_path / "run"
-    assert main(["train", "lstm_forecaster", "--data", "sunspots-monthly", "--data-root", str(series_root), "--out",
-                 str(out), "--set", "objective=anomaly", "--set", "likelihood=gaussian", "--set", "window=24",
+    assert main(["train", "lstm_forecaster", "--data", "sunspots-monthly", "--data-root", str(series_data_root),
+                 "--out", str(out), "--set", "objective=anomaly", "--set", "likelihood=gaussian", "--set", "window=24",
                  "--epochs", "5", *QUICK]) == 0
     summary = json.loads((out / "summary.json").read_text())
     test = summary["metrics"]["test"]

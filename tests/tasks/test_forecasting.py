@@ -21,21 +21,6 @@ from archzoo.tasks.forecasting import SeriesPlan, gaussian_nll, pinball
 FAST = ["--set", "baselines=naive,seasonal_naive", "--set", "interval_samples=50", "--device", "cpu", "--quiet"]
 
 
-@pytest.fixture(scope="module")
-def series_root() -> Path:
-    """A data root holding the shared time series (verified as the loaders verify them); skips with
-    instructions when they are missing."""
-    from archzoo.data import data_root, list_datasets
-    from archzoo.data.files import SOURCES, locate, not_found_message
-
-    list_datasets()
-    source, root = SOURCES["timeseries"], data_root()
-    missing = [spec.name for spec in source.files if spec.name not in locate(source, root)]
-    if missing:
-        pytest.skip(f"time series not found (`make data` fetches them): {not_found_message(source, root, missing)}")
-    return root
-
-
 def write_series(path: Path, values: np.ndarray, *, start_year: int = 2000) -> Path:
     """A monthly CSV (year, month, value) of ``values``."""
     with path.open("w", newline="") as f:
@@ -94,9 +79,10 @@ def test_a_short_series_or_a_long_window_is_a_clear_error(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_a_forecaster_beats_the_naive_forecast_and_reports_the_baselines(tmp_path: Path, series_root: Path) -> None:
+def test_a_forecaster_beats_the_naive_forecast_and_reports_the_baselines(tmp_path: Path,
+                                                                        series_data_root: Path) -> None:
     out = tmp_path / "run"
-    code = main(["train", "mlp_forecaster", "--data", "airpassengers", "--data-root", str(series_root), "--out",
+    code = main(["train", "mlp_forecaster", "--data", "airpassengers", "--data-root", str(series_data_root), "--out",
                  str(out), "--set", "likelihood=gaussian", *FAST])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -112,7 +98,7 @@ def test_a_forecaster_beats_the_naive_forecast_and_reports_the_baselines(tmp_pat
     # the forecast beyond the series: 6 months from 1961-01, with its intervals, as CSV
     csv_path = tmp_path / "f.csv"
     assert main(["forecast", str(out), "--out", str(csv_path), "--plot", str(tmp_path / "f.png"), "--data-root",
-                 str(series_root), "--device", "cpu"]) == 0
+                 str(series_data_root), "--device", "cpu"]) == 0
     rows = list(csv.DictReader(csv_path.read_text().splitlines()))
     assert [r["time"] for r in rows[:2]] == ["1961-01", "1961-02"] and len(rows) == 6  # the recipe's horizon
     for r in rows:
@@ -166,7 +152,7 @@ def test_forecast_applies_to_forecasting_runs_only(tmp_path: Path, capsys) -> No
 
 
 @pytest.mark.slow
-def test_a_forecaster_trains_under_torchrun(tmp_path: Path, series_root: Path) -> None:
+def test_a_forecaster_trains_under_torchrun(tmp_path: Path, series_data_root: Path) -> None:
     import os
     import subprocess
     import sys
@@ -174,7 +160,7 @@ def test_a_forecaster_trains_under_torchrun(tmp_path: Path, series_root: Path) -
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                           "--module", "archzoo.cli", "train", "lstm_forecaster", "--data", "sunspots-yearly",
-                          "--data-root", str(series_root), "--epochs", "2", "--batch-size", "32",
+                          "--data-root", str(series_data_root), "--epochs", "2", "--batch-size", "32",
                           "--out", str(tmp_path / "r"), *FAST], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())

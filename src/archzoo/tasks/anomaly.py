@@ -39,11 +39,10 @@ from archzoo.data import Batcher, Split
 from archzoo.data.series import Scaler, Series, SeriesTransform, format_time
 from archzoo.engine.checkpoint import atomic_write_json
 from archzoo.engine.config import ConfigError, TrainConfig
-from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
 from archzoo.registry import resolve_config
 from archzoo.tasks.base import Batch, unwrap_model
-from archzoo.tasks.forecasting import forecast_loss, point
+from archzoo.tasks.forecasting import SeriesTask, forecast_loss, point
 
 PLAN_FILE = "anomaly_plan.json"
 
@@ -176,21 +175,12 @@ class AnomalyPlan:
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-class AnomalyTask:
+class AnomalyTask(SeriesTask):
     name = "anomaly"
-    best_metric = "loss"
-    higher_is_better = False
-
-    def __init__(self) -> None:
-        self.plan_: AnomalyPlan | None = None
-        self.extras: dict[str, Any] = {}
 
     def plan(self, ds: Series, cfg: TrainConfig, run_dir: Path | None = None) -> AnomalyPlan:
         self.plan_ = AnomalyPlan(ds, cfg, run_dir)
         return self.plan_
-
-    def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-        return {"model": build_optimizer(model, cfg)}
 
     def _loss(self, model: nn.Module, out: Tensor, y: Tensor) -> Tensor:
         if self.plan_ is not None and self.plan_.scoring == "residual":
@@ -253,9 +243,6 @@ class AnomalyTask:
             except ModuleNotFoundError:  # matplotlib is optional
                 pass
         return {"test": test}
-
-    def summary_extras(self) -> dict[str, Any]:
-        return self.extras
 
 
 def plot_anomalies(path: Path, series: Series, values: np.ndarray, flags: np.ndarray, events: list[dict[str, Any]],

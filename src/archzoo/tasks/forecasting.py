@@ -273,22 +273,31 @@ class SeriesPlan:
         return result
 
 
-class ForecastingTask:
-    name = "forecasting"
+class SeriesTask:
+    """What the tasks over one series share: one optimizer, the plan kept for the final evaluation, and the
+    figures of that evaluation that summary.json holds beside the model's metrics (the baselines')."""
+
     best_metric = "loss"
     higher_is_better = False
 
     def __init__(self) -> None:
-        self.plan_: SeriesPlan | None = None
+        self.plan_: Any = None
         self.extras: dict[str, Any] = {}
+
+    def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        return {"model": build_optimizer(model, cfg)}
+
+    def summary_extras(self) -> dict[str, Any]:
+        return self.extras
+
+
+class ForecastingTask(SeriesTask):
+    name = "forecasting"
 
     def plan(self, ds: Series, cfg: TrainConfig, run_dir: Path | None = None) -> SeriesPlan:
         baseline_names(cfg)  # a bad name, or a missing statsmodels, fails now rather than after training
         self.plan_ = SeriesPlan(ds, cfg, run_dir)
         return self.plan_
-
-    def build_optimizers(self, model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-        return {"model": build_optimizer(model, cfg)}
 
     def train_step(self, model: nn.Module, batch: Batch, optimizers: dict[str, torch.optim.Optimizer],
                    cfg: TrainConfig, precision: Precision) -> dict[str, Tensor]:
@@ -364,10 +373,6 @@ class ForecastingTask:
             except ModuleNotFoundError:  # matplotlib is optional; the figures in summary.json are not
                 pass
         return {"test": test, "backtest": backtest}
-
-    def summary_extras(self) -> dict[str, Any]:
-        """What summary.json holds beside the model's metrics: the baselines' figures from the same evaluation."""
-        return self.extras
 
 
 def plot_forecast(path: Path, series: Series, start: int, model_forecast: dict[str, Any],
