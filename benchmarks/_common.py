@@ -85,6 +85,13 @@ class PerSample(Dataset):
         return self.transform(self.images[i]), self.labels[i]
 
 
+def measured(metas: dict, part: str) -> list[str]:
+    """The markdown line under a part's heading: the run that measured it."""
+    m = metas[part]
+    return [f"Measured {m['date']} at commit {m['commit']} on {m['machine']} (load average {m['load']:.1f}) by "
+            f"`{m['command']}`.", ""]
+
+
 def run_parts(name: str, parts: list[str], measure: Callable[[str], dict],
               markdown: Callable[[dict, dict], str]) -> None:
     """Measure each of ``parts`` (``measure(part)``), merge the figures into docs/results/NAME.json with the run

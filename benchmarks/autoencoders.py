@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import run_parts
+from _common import measured, run_parts
 
 HERE = Path(__file__).resolve().parent
 PARTS = ("vae", "dimred", "features", "denoise", "anomaly", "anomaly_scores", "samples")
@@ -320,18 +320,13 @@ def markdown(results: dict, metas: dict) -> str:
              "Each part trains archzoo's models with their default recipes (unless said) and runs its baseline in "
              "the same process, on the same images; under each heading, the run that measured it.", ""]
 
-    def measured(part: str) -> list[str]:
-        m = metas[part]
-        return [f"Measured {m['date']} at commit {m['commit']} on {m['machine']} (load average {m['load']:.1f}) by "
-                f"`{m['command']}`.", ""]
-
     if "vae" in results:
         r = results["vae"]
         def times(row: dict) -> str:
             every = row.get("train_s_all", [])
             return f"{row['train_s']:.1f} s" + (f" ({', '.join(f'{t:.1f}' for t in every)})" if len(every) > 1 else "")
 
-        lines += ["## VAE against PyTorch's example", "", *measured("vae"),
+        lines += ["## VAE against PyTorch's example", "", *measured(metas, "vae"),
                   "| program | parameters | epochs | training wall time (median; each run) | test -ELBO (nats/image) "
                   "| nll_iw (k=100) |", "|---|---:|---:|---:|---:|---:|"]
         lines.append(f"| reference: pytorch/examples vae (per-sample DataLoader) | {r['reference']['params']:,} | "
@@ -342,7 +337,7 @@ def markdown(results: dict, metas: dict) -> str:
                          f"{r[m]['test_neg_elbo']:.2f} | {r[m]['nll_iw']:.2f} |")
         lines.append("")
     if "dimred" in results:
-        lines += ["## 2-D maps of the 10,000 test images", "", *measured("dimred"),
+        lines += ["## 2-D maps of the 10,000 test images", "", *measured(metas, "dimred"),
                   "| method | 5-NN accuracy in 2-D | trustworthiness (5) | wall time |", "|---|---:|---:|---:|"]
         for name, r in results["dimred"].items():
             extra = f" (+ {r['train_s']:.0f} s training, once)" if "train_s" in r else ""
@@ -350,14 +345,14 @@ def markdown(results: dict, metas: dict) -> str:
                          f"{r['embed_s']:.2f} s{extra} |")
         lines.append("")
     if "features" in results:
-        lines += ["## Codes as features: logistic regression, test accuracy", "", *measured("features"),
+        lines += ["## Codes as features: logistic regression, test accuracy", "", *measured(metas, "features"),
                   "| features | accuracy | fit |", "|---|---:|---:|"]
         lines += [f"| {n} | {r['test_accuracy']:.4f} | {r['fit_s']:.1f} s |" for n, r in results["features"].items()]
         lines.append("")
     if "denoise" in results:
         rows = results["denoise"]
         daes = list(next(iter(rows.values()))["dae"])
-        lines += ["## Denoising: PSNR (dB) on 1,000 test images with Gaussian noise", "", *measured("denoise"),
+        lines += ["## Denoising: PSNR (dB) on 1,000 test images with Gaussian noise", "", *measured(metas, "denoise"),
                   "| sigma | noisy input | non-local means (scikit-image) | " + " | ".join(f"DAE: `{d}`" for d in daes)
                   + " |", "|---:|---:|---:|" + "---:|" * len(daes)]
         lines += [f"| {s} | {r['noisy_psnr']:.2f} | {r['nl_means_psnr']:.2f} (h = {r['nl_means_h']} sigma) | "
@@ -372,7 +367,7 @@ def markdown(results: dict, metas: dict) -> str:
         for setting, title in (("one_class", "one class normal"), ("nine_vs_one", "nine classes normal")):
             rows = results["anomaly"][setting]
             methods = list(rows["mean"])
-            lines += [f"## Anomaly detection, {title}: AUROC", "", *measured("anomaly"),
+            lines += [f"## Anomaly detection, {title}: AUROC", "", *measured(metas, "anomaly"),
                       "| class | " + " | ".join(methods) + " |",
                       "|---|" + "---:|" * len(methods)]
             lines += [f"| {c} | " + " | ".join(f"{rows[c][m]:.4f}" for m in methods) + " |" for c in rows]
@@ -380,12 +375,12 @@ def markdown(results: dict, metas: dict) -> str:
     if "anomaly_scores" in results:
         rows = results["anomaly_scores"]
         methods = list(rows["mean"])
-        lines += ["## Anomaly detection, one class normal: ae_mlp's scores", "", *measured("anomaly_scores"),
+        lines += ["## Anomaly detection, one class normal: ae_mlp's scores", "", *measured(metas, "anomaly_scores"),
                   "| class | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
         lines += [f"| {c} | " + " | ".join(f"{rows[c][m]:.4f}" for m in methods) + " |" for c in rows]
         lines.append("")
     if "samples" in results:
-        lines += ["## Samples judged by the feature classifier", "", *measured("samples"),
+        lines += ["## Samples judged by the feature classifier", "", *measured(metas, "samples"),
                   "| model | fid_clf | floor | kid_clf | floor | classes covered | class TV | class match |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for m, r in results["samples"].items():

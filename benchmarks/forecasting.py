@@ -32,7 +32,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _common import run_parts
+from _common import measured, run_parts
 from archzoo.cli import main as archzoo
 
 PARTS = ("airpassengers", "sunspots", "eu-stocks", "anomaly")
@@ -193,13 +193,8 @@ def markdown(results: dict, metas: dict) -> str:
              "settings named; the baselines are fitted by the same evaluation, on the same points, at the end of the "
              "first seed's run. Under each heading, the run that measured it.", ""]
 
-    def measured(part: str) -> list[str]:
-        m = metas[part]
-        return [f"Measured {m['date']} at commit {m['commit']} on {m['machine']} (load average {m['load']:.1f}) by "
-                f"`{m['command']}`.", ""]
-
     if "airpassengers" in results:
-        lines += ["## AirPassengers: the last 36 months held out", "", *measured("airpassengers")]
+        lines += ["## AirPassengers: the last 36 months held out", "", *measured(metas, "airpassengers")]
         for protocol, r in results["airpassengers"].items():
             lines += [f"### {protocol}", "", f"Protocol: {r['protocol']}.", "",
                       f"| forecaster | MAPE % (mean ± sd, {SEEDS} seeds) | sMAPE % | MASE | 95% interval coverage | "
@@ -217,7 +212,7 @@ def markdown(results: dict, metas: dict) -> str:
                              f"{b['fit_s']:.1f} s |")
             lines.append("")
     if "sunspots" in results:
-        lines += ["## Sunspots, one step ahead", "", *measured("sunspots")]
+        lines += ["## Sunspots, one step ahead", "", *measured(metas, "sunspots")]
         for data, r in results["sunspots"].items():
             lines += [f"### {data}", "", f"Protocol: {r['protocol']}.", "",
                       "| forecaster | MSE (mean ± sd, 3 seeds) | MAE | time per run |", "|---|---:|---:|---:|"]
@@ -231,8 +226,9 @@ def markdown(results: dict, metas: dict) -> str:
             lines.append("")
     if "eu-stocks" in results:
         r = results["eu-stocks"]
-        lines += ["## EuStockMarkets, one business day ahead", "", *measured("eu-stocks"), f"Protocol: {r['protocol']}"
-                  " (the four indices jointly; errors in index points, averaged over the four).", "",
+        lines += ["## EuStockMarkets, one business day ahead", "", *measured(metas, "eu-stocks"),
+                  f"Protocol: {r['protocol']} (the four indices jointly; errors in index points, averaged over the "
+                  "four).", "",
                   "| forecaster | MAE (mean ± sd, 3 seeds) | RMSE | MASE | time per run |", "|---|---:|---:|---:|---:|"]
         for name, f in r["models"].items():
             lines.append(f"| `{name}` | {_pm(f['mae'])} | {_pm(f['rmse'])} | {_pm(f['mase'], 3)} | "
@@ -242,7 +238,7 @@ def markdown(results: dict, metas: dict) -> str:
                          f"{b['fit_s']:.1f} s |")
         lines.append("")
     if "anomaly" in results:
-        lines += ["## Anomaly detection on injected events", "", *measured("anomaly")]
+        lines += ["## Anomaly detection on injected events", "", *measured(metas, "anomaly")]
         for data, r in results["anomaly"].items():
             lines += [f"### {data}", "", f"Protocol: {r['protocol']}; mean ± sd over {ANOMALY_SEEDS} seeds, each its "
                       "own injection.", "",

@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import RESULTS, run_parts
+from _common import RESULTS, measured, run_parts
 
 FIGURES = RESULTS.parent / "figures"
 
@@ -153,13 +153,8 @@ def markdown(results: dict, metas: dict) -> str:
     lines = ["# GANs", "", "Each part trains archzoo's models through `archzoo train` with their recipes (unless "
              "said); under each heading, the run that measured it.", ""]
 
-    def measured(part: str) -> list[str]:
-        m = metas[part]
-        return [f"Measured {m['date']} at commit {m['commit']} on {m['machine']} (load average {m['load']:.1f}) by "
-                f"`{m['command']}`.", ""]
-
     if "mixtures" in results:
-        lines += ["## Mode collapse on the 2-D mixtures", "", *measured("mixtures"),
+        lines += ["## Mode collapse on the 2-D mixtures", "", *measured(metas, "mixtures"),
                   "| model | gaussians25: modes covered | high quality | time | gaussians8: modes covered | "
                   "high quality | time |", "|---|---:|---:|---:|---:|---:|---:|"]
         grid, ring = results["mixtures"]["gaussians25"], results["mixtures"]["gaussians8"]
@@ -174,7 +169,7 @@ def markdown(results: dict, metas: dict) -> str:
     if "fashion" in results:
         rows = results["fashion"]
         first = next(iter(rows.values()))
-        lines += ["## Fashion-MNIST: 10,000 samples judged by the feature classifier", "", *measured("fashion"),
+        lines += ["## Fashion-MNIST: 10,000 samples judged by the feature classifier", "", *measured(metas, "fashion"),
                   "| model | parameters | epochs | training time | fid_clf | kid_clf | classes covered | class TV |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for model, r in rows.items():
@@ -184,7 +179,7 @@ def markdown(results: dict, metas: dict) -> str:
                      f"{first['fid_clf_floor']:.2f} | {first['kid_clf_floor']:.3f} | | |")
         lines += classifier_line(first)
     if "stylegan" in results:
-        lines += ["## StyleGAN", "", *measured("stylegan"),
+        lines += ["## StyleGAN", "", *measured(metas, "stylegan"),
                   "| data | parameters | epochs | training time | samples | style mixing |",
                   "|---|---:|---:|---:|---|---|"]
         for data, r in results["stylegan"].items():

@@ -42,7 +42,7 @@ from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.precision import Precision
 from archzoo.registry import resolve_config
 from archzoo.tasks.base import Batch, unwrap_model
-from archzoo.tasks.forecasting import SeriesTask, forecast_loss, point
+from archzoo.tasks.forecasting import SeriesTask, forecast_loss, load_series_run, point
 
 PLAN_FILE = "anomaly_plan.json"
 
@@ -284,18 +284,8 @@ def detect_run(run_dir: Path, *, data: str | None = None, data_root: str | None 
     """Score every point of the run's series as it is (no injection), or of another series of the same columns
     (``data``), with the run's scaling and threshold; the flagged points as ``{"time": [...], "index": [...],
     "score": [...], "threshold": t}``, written to ``out`` (CSV) and drawn into ``plot`` when asked."""
-    from archzoo.analysis.latent import load_run
-    from archzoo.engine.trainer import load_data
-
-    run = load_run(run_dir, "detect", (AnomalyTask.name,), checkpoint=checkpoint, device=device)
-    cfg = run.cfg
-    if data is not None:
-        cfg.data = data
-    if data_root is not None:
-        cfg.data_root = data_root
-    series = load_data(cfg)
-    if getattr(series, "task", "") != "forecasting":
-        raise ConfigError(f"{cfg.data} is not a time series; detect on a series like the run's ({run.cfg.data})")
+    run, cfg, series = load_series_run(run_dir, "detect", AnomalyTask.name, data=data, data_root=data_root,
+                                       checkpoint=checkpoint, device=device)
     want = run.record["model_config"]["in_features"]
     if series.values.shape[1] != want:
         raise ConfigError(f"{cfg.data} has {series.values.shape[1]} columns to score; the run's model reads {want} "

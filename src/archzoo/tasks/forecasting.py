@@ -412,17 +412,14 @@ def plot_forecast(path: Path, series: Series, start: int, model_forecast: dict[s
     return path
 
 
-def forecast_run(run_dir: Path, *, horizon: int | None = None, data: str | None = None, data_root: str | None = None,
-                 out: str | Path | None = None, plot: str | Path | None = None, checkpoint: str = "best",
-                 device: str = "auto") -> dict[str, Any]:
-    """Forecast ``horizon`` points (default: the model's) beyond the end of the run's series, or of another
-    series of the same columns (``data``), with the scaling the run fitted. Writes a CSV (``out``: time, then
-    each target's forecast and interval bounds) and a figure (``plot``) when asked; returns the forecast as
-    ``{"time": [...], "mean": (H, C), "lower": {level: (H, C)}, "upper": {...}, "targets": [...]}``."""
+def load_series_run(run_dir: Path, command: str, task: str, *, data: str | None, data_root: str | None,
+                    checkpoint: str, device: str) -> tuple[Any, TrainConfig, Series]:
+    """A run of ``task`` for ``command`` (its model loaded), its configuration, and its series or the series
+    ``data`` names instead, loaded."""
     from archzoo.analysis.latent import load_run
     from archzoo.engine.trainer import load_data
 
-    run = load_run(run_dir, "forecast", (ForecastingTask.name,), checkpoint=checkpoint, device=device)
+    run = load_run(run_dir, command, (task,), checkpoint=checkpoint, device=device)
     cfg = run.cfg
     if data is not None:
         cfg.data = data
@@ -430,7 +427,19 @@ def forecast_run(run_dir: Path, *, horizon: int | None = None, data: str | None 
         cfg.data_root = data_root
     series = load_data(cfg)
     if getattr(series, "task", "") != ForecastingTask.name:
-        raise ConfigError(f"{cfg.data} is not a time series; forecast a series like the run's ({run.cfg.data})")
+        raise ConfigError(f"{cfg.data} is not a time series; {command} on a series like the run's ({run.cfg.data})")
+    return run, cfg, series
+
+
+def forecast_run(run_dir: Path, *, horizon: int | None = None, data: str | None = None, data_root: str | None = None,
+                 out: str | Path | None = None, plot: str | Path | None = None, checkpoint: str = "best",
+                 device: str = "auto") -> dict[str, Any]:
+    """Forecast ``horizon`` points (default: the model's) beyond the end of the run's series, or of another
+    series of the same columns (``data``), with the scaling the run fitted. Writes a CSV (``out``: time, then
+    each target's forecast and interval bounds) and a figure (``plot``) when asked; returns the forecast as
+    ``{"time": [...], "mean": (H, C), "lower": {level: (H, C)}, "upper": {...}, "targets": [...]}``."""
+    run, cfg, series = load_series_run(run_dir, "forecast", ForecastingTask.name, data=data, data_root=data_root,
+                                       checkpoint=checkpoint, device=device)
     mcfg = run.record["model_config"]
     n_cov, want_targets = series.covariates.shape[1], mcfg["out_features"]
     if len(series.targets) != want_targets or len(series.targets) + n_cov != mcfg["in_features"]:
