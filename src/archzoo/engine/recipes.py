@@ -210,7 +210,9 @@ RECIPES.update({("dcgan", "fashion-mnist-32"): dict(_GAN_MODELS["dcgan"], epochs
 # augmentation a GAN may be shown). Epochs sized to stay within an hour from measured step times: on the faces
 # 3.7 s (one thread of an AVX2 machine running one other job: 37 s an epoch of 10 steps), so 80 passes; on
 # fashion-mnist-32, 2.6 s on one thread of an AVX2 machine running two other jobs (0.5-1.2 s on an
-# AVX-512 machine), so 2 passes (1,876 steps) rather than 5. Not yet measured end to end.
+# AVX-512 machine), so 2 passes (1,876 steps) rather than 5. Measured end to end (benchmarks/gans.py --parts
+# stylegan, one thread of a 2-core AVX2 machine running three other jobs): fashion-mnist-32 in 4,376 s, fid_clf
+# 25.08 with 10 classes; orl-faces in 4,391 s and no faces: D wins outright from the fifth pass on (docs/gans.md).
 _STYLEGAN = dict(_GAN, gan_loss="non_saturating", critic_steps=1, r1_gamma=0.1, optimizer="adam", lr=2e-3, beta1=0.0,
                  beta2=0.99, batch_size=64, ema=0.995)
 RECIPES.update({("stylegan", data): dict(_STYLEGAN, epochs=2) for data in (*_IMAGE_28, "fashion-mnist-32")})

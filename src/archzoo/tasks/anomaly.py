@@ -4,11 +4,14 @@ explain are flagged.
 Two scorings, chosen by the model:
 
 - reconstruction (a sequence autoencoder, ``lstm_autoencoder``; Malhotra et al. 2016): the model rebuilds every
-  window of ``window`` points; a point's score is its squared reconstruction error (over the channels, in the
+  window of ``window`` points; a point's score is its squared reconstruction error (the worst channel's, in the
   standardised scale) averaged over the windows that contain it;
 - forecast residual (any forecaster, ``--set objective=anomaly``): the model forecasts each point one step ahead
   from the ``window`` before it; the score is the squared residual, divided by the forecast's variance for a
   Gaussian forecaster (``--set likelihood=gaussian``), so that a jump counts for less where the series is wild.
+
+Several columns are scored jointly by the worst one (an injected event hits one column; their mean would dilute
+it: on eu-stocks the mean gave the Gaussian forecaster an event F1 of 0.23, the maximum 0.28, over 3 seeds).
 
 The series is split in time as for forecasting: a training part, a validation block and a test block (default: the
 last third of the series). ``inject`` anomalous events (spikes, level shifts, variance changes) are injected into
@@ -159,7 +162,7 @@ class AnomalyPlan:
                 err = ((out[..., 0] - y) / out[..., 1]).square()
             else:
                 err = (point(out, model.cfg.likelihood, model.cfg.quantiles) - y).square()
-            errors.append(err.mean(-1).cpu())  # (B, W) or (B, 1): over the channels
+            errors.append(err.amax(-1).cpu())  # (B, W) or (B, 1): the worst channel (an event may hit one of them)
         err = torch.cat(errors).double().numpy() if errors else np.zeros((0, 1))
         lost, w = self.transform.lost, self.window
         total, count = np.zeros(t), np.zeros(t)
