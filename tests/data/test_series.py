@@ -225,8 +225,109 @@ def test_bad_csv_series(tmp_path, text, options, message):
 def test_missing_csv_file(tmp_path):
     with pytest.raises(DataError, match=r"not found; give the path of a CSV file"):
         load_dataset(f"csv:{tmp_path / 'nope.csv'}")
-    with pytest.raises(DataError, match=r"has no option 'horizon'; it accepts: target, covariates, freq"):
+    with pytest.raises(DataError, match=r"has no option 'horizon'; it accepts: target, covariates, freq, fill"):
         load_dataset(f"csv:{tmp_path / 'nope.csv'}", horizon=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filling gaps and missing values
+
+def _gappy_monthly(tmp_path: Path) -> Path:
+    """2000-01..2000-12 with May missing (a gap) and August's value empty; value m**2, temp m % 5."""
+    lines = ["date,value,temp"]
+    for m in range(1, 13):
+        if m != 5:
+            lines.append(f"2000-{m:02d}-01,{'' if m == 8 else m * m},{m % 5}")
+    return _write(tmp_path, "\n".join(lines) + "\n", "gappy.csv")
+
+
+def test_fill_default_errors_name_the_option(tmp_path):
+    path = _gappy_monthly(tmp_path)
+    with pytest.raises(DataError, match=r"row 5 \(line 6\): 2000-06 follows 2000-04, 2 month\(s\) later.*add the "
+                                        r"missing rows \(interpolated\) or pass --set fill=linear to interpolate them"):
+        read_csv_series(path)
+    no_gap = path.read_text().replace("2000-04-01,16,4\n", "2000-04-01,16,4\n2000-05-01,25,0\n")
+    with pytest.raises(DataError, match=r"row 8 \(line 9\): column 'value' has a missing value \(''\); the series "
+                                        r"must be complete.*pass --set fill=linear to interpolate it$"):
+        read_csv_series(_write(tmp_path, no_gap, "no_gap.csv"))
+    text = "date,value\n" + "".join(f"2000-{m:02d},{'NA' if m == 4 else m}\n" for m in range(1, 11))
+    with pytest.raises(DataError, match=r"row 4 \(line 5\): .*missing value \('NA'\); the series must be complete.*"
+                                        r"or pass --set fill=linear to interpolate it$"):
+        read_csv_series(_write(tmp_path, text))
+    steps = "time,y\n" + "".join(f"{2 * i},{i}\n" for i in range(1, 11))
+    with pytest.raises(DataError, match=r"goes from 2 to 4;.*pass --set fill=linear to interpolate them"):
+        read_csv_series(_write(tmp_path, steps, "s.csv"), freq="daily")
+
+
+def test_fill_linear(tmp_path):
+    s = read_csv_series(_gappy_monthly(tmp_path), target="value", covariates="temp", fill="linear")
+    assert len(s) == 12 and s.freq == "monthly"
+    assert s.time_labels() == [f"2000-{m:02d}" for m in range(1, 13)]
+    expected = [m * m for m in range(1, 13)]
+    expected[4] = (16 + 36) / 2  # May, between April and June
+    expected[7] = (49 + 81) / 2  # August, between July and September
+    assert s.values[:, 0].tolist() == expected
+    assert s.covariates[:, 0].tolist() == [1, 2, 3, 4, 2.5, 1, 2, 3, 4, 0, 1, 2]
+    assert s.notes["filled"] == 3 and s.notes["filled_rows"] == 1 and s.notes["fill"] == "linear"
+    # a longer gap interpolates in steps; missing values at the ends take the nearest known value
+    lines = ["date,y"] + [f"2001-{m:02d},{'' if m in (1, 12) else m * 10}" for m in (1, 2, 3, 7, 8, 9, 10, 11, 12)]
+    t = read_csv_series(_write(tmp_path, "\n".join(lines) + "\n", "t.csv"), fill="linear")
+    assert t.values[:, 0].tolist() == [20, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 110]
+    assert t.notes["filled"] == 5 and t.notes["filled_rows"] == 3
+    # whole-number step counts with a gap
+    steps = "time,y\n" + "".join(f"{i},{i}\n" for i in (1, 2, 3, 5, 6, 7, 8, 9, 10))
+    d = read_csv_series(_write(tmp_path, steps, "s.csv"), freq="daily", fill="linear")
+    assert len(d) == 10 and d.values[:, 0].tolist() == list(range(1, 11))
+    assert d.time_labels()[:2] == ["1970-01-01", "1970-01-02"]
+
+
+def test_fill_previous(tmp_path):
+    s = read_csv_series(_gappy_monthly(tmp_path), fill="previous")
+    assert s.targets == ("value", "temp") and len(s) == 12
+    assert s.values[:, 0].tolist() == [1, 4, 9, 16, 16, 36, 49, 49, 81, 100, 121, 144]
+    assert s.values[:, 1].tolist() == [1, 2, 3, 4, 4, 1, 2, 3, 4, 0, 1, 2]
+    assert s.notes["filled"] == 3 and s.notes["filled_rows"] == 1
+    text = "date,y\n" + "".join(f"2000-{m:02d},{'' if m < 3 else m}\n" for m in range(1, 11))
+    assert read_csv_series(_write(tmp_path, text, "p.csv"), fill="previous").values[:4, 0].tolist() == [3, 3, 3, 4]
+
+
+def test_fill_business_days(tmp_path):
+    days = np.datetime64("2024-01-01") + np.arange(19)  # Monday 1 to Friday 19
+    weekdays = days[np.is_busday(days)]  # 15 business days
+    kept = [d for d in weekdays if str(d) not in ("2024-01-10", "2024-01-15")]  # a Wednesday and a Monday
+    text = "Date,y\n" + "".join(f"{d},{3 * int(np.busday_count(weekdays[0], d))}\n" for d in kept)
+    path = _write(tmp_path, text)
+    assert len(read_csv_series(path)) == 13  # by default, missing business days are holidays
+    s = read_csv_series(path, fill="linear")
+    assert s.freq == "business-daily" and len(s) == 15 and s.notes["filled_rows"] == 2
+    assert s.time_labels() == [str(d) for d in weekdays]
+    assert s.values[:, 0].tolist() == [3 * k for k in range(15)]  # interpolated in business days
+    weekend = text + "2024-01-20,45\n"
+    with pytest.raises(DataError, match=r"2024-01-20 is a weekend day"):
+        read_csv_series(_write(tmp_path, weekend, "w.csv"), freq="business-daily", fill="linear")
+
+
+def test_fill_cannot_fix(tmp_path):
+    text = "date,value\n" + "".join(f"2000-{m:02d},{m}\n" for m in (1, 2, 3, 3, 4, 5, 6, 7, 8, 9))
+    for fill in ("", "linear", "previous"):
+        with pytest.raises(DataError, match=r"row 4 \(line 5\): time 2000-03 repeats the row before.*"
+                                            r"fill cannot fix duplicate times"):
+            read_csv_series(_write(tmp_path, text), fill=fill)
+    with pytest.raises(DataError, match=r"unknown fill 'spline'; --set fill= takes one of '' .*linear, previous"):
+        read_csv_series(_write(tmp_path, text), fill="spline")
+    empty = "date,value,x\n" + "".join(f"2000-{m:02d},{m},\n" for m in range(1, 11))
+    with pytest.raises(DataError, match=r"column 'x' has no value at all"):
+        read_csv_series(_write(tmp_path, empty, "e.csv"), covariates="x", fill="linear")
+    assert read_csv_series(_write(tmp_path, empty, "e.csv"), fill="linear").targets == ("value",)
+
+
+@pytest.mark.parametrize("name", ["airpassengers", "eu-stocks"])
+def test_named_series_with_fill(series_data_root, name):
+    plain = load_dataset(name, root=series_data_root)
+    s = load_dataset(name, root=series_data_root, fill="linear")
+    assert plain.notes["filled"] == 0 and s.notes["filled"] == 0 and s.notes["filled_rows"] == 0
+    assert np.array_equal(s.values, plain.values) and np.array_equal(s.time, plain.time)
+    assert len(s) == NAMED[name][0] and s.notes["test_size"] == plain.notes["test_size"]
 
 
 def test_series_checks_its_shapes():

@@ -48,7 +48,7 @@ def test_reconstruction_scores_average_the_windows_that_hold_a_point(tmp_path: P
     assert scores[20] == pytest.approx(float(torch.stack(errs).mean()), rel=1e-5)
 
 
-def test_an_autoencoder_run_flags_injected_events_and_detect_lists_them(tmp_path: Path) -> None:
+def test_an_autoencoder_run_flags_injected_events_and_detect_lists_them(tmp_path: Path, capsys) -> None:
     path = write_daily(tmp_path / "s.csv")
     out = tmp_path / "run"
     assert main(["train", "lstm_autoencoder", "--data", f"csv:{path}", "--out", str(out), "--epochs", "60",
@@ -77,6 +77,12 @@ def test_an_autoencoder_run_flags_injected_events_and_detect_lists_them(tmp_path
     rows = list(csv.DictReader(listed.read_text().splitlines()))
     assert str(np.datetime64("2020-01-01") + 300) in {r["time"] for r in rows}
     assert len(rows) < 40 and (tmp_path / "d.png").is_file()
+    # a series of other columns than the run's
+    two = tmp_path / "two.csv"
+    two.write_text("date,a,b\n" + "".join(f"{np.datetime64('2020-01-01') + i},{v:.3f},{v:.3f}\n"
+                                          for i, v in enumerate(values)))
+    assert main(["detect", str(out), "--data", f"csv:{two}", "--device", "cpu"]) == 2
+    assert "has 2 columns to score; the run's model reads 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow

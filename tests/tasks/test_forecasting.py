@@ -68,7 +68,7 @@ def test_a_short_series_or_a_long_window_is_a_clear_error(tmp_path: Path) -> Non
     path = write_series(tmp_path / "s.csv", seasonal(40))
     cfg = TrainConfig(model="lstm_forecaster", data=f"csv:{path}", test_size=12, horizon=6,
                       model_overrides={"window": 36})
-    with pytest.raises(ConfigError, match="fewer than one window"):
+    with pytest.raises(ConfigError, match="has 40 points, too few.*need at least 60"):
         SeriesPlan(load_dataset(cfg.data), cfg)
     cfg = TrainConfig(model="lstm_forecaster", data=f"csv:{path}", test_size=12, horizon=6, val_size=3)
     with pytest.raises(ConfigError, match="shorter than the horizon"):
@@ -106,7 +106,7 @@ def test_a_forecaster_beats_the_naive_forecast_and_reports_the_baselines(tmp_pat
     assert (tmp_path / "f.png").is_file()
 
 
-def test_point_and_quantile_forecasts_and_a_longer_forecast_than_the_horizon(tmp_path: Path) -> None:
+def test_point_and_quantile_forecasts_and_a_longer_forecast_than_the_horizon(tmp_path: Path, capsys) -> None:
     path = write_series(tmp_path / "s.csv", seasonal(120))
     for likelihood in ("point", "quantile"):
         out = tmp_path / likelihood
@@ -119,6 +119,8 @@ def test_point_and_quantile_forecasts_and_a_longer_forecast_than_the_horizon(tmp
         assert ("coverage95" in test) == (likelihood == "quantile")
         forecast = main(["forecast", str(out), "--horizon", "20", "--device", "cpu", "--out", str(tmp_path / "x.csv")])
         assert forecast == 0 and len((tmp_path / "x.csv").read_text().splitlines()) - 1 == 20
+    assert main(["forecast", str(out), "--horizon", "0", "--device", "cpu"]) == 2
+    assert "--horizon must be at least 1" in capsys.readouterr().err
 
 
 def test_log_transform_of_a_series_with_zeros_and_other_bad_input(tmp_path: Path, capsys) -> None:
@@ -136,6 +138,17 @@ def test_log_transform_of_a_series_with_zeros_and_other_bad_input(tmp_path: Path
     assert "unknown baseline 'prophet'" in capsys.readouterr().err
     assert main(["train", "lenet5", "--data", f"csv:{path}", *FAST]) == 2
     assert "time series for forecasters" in capsys.readouterr().err
+
+
+def test_a_gap_is_an_error_until_fill_interpolates_it(tmp_path: Path, capsys) -> None:
+    path = write_series(tmp_path / "s.csv", seasonal(120))
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:50] + lines[51:]) + "\n")  # one month missing
+    assert main(["train", "mlp_forecaster", "--data", f"csv:{path}", "--out", str(tmp_path / "a"), *FAST]) == 2
+    assert "--set fill=linear" in capsys.readouterr().err
+    assert main(["train", "mlp_forecaster", "--data", f"csv:{path}", "--out", str(tmp_path / "b"), "--epochs", "1",
+                 "--set", "fill=linear", *FAST]) == 0
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["dataset"]["points"] == 120
 
 
 def test_a_forecaster_refuses_images(tmp_path: Path, capsys) -> None:

@@ -98,6 +98,7 @@ class TrainConfig:
     target: str = ""  # the column(s) to forecast, separated by commas ("": every numeric column but the covariates)
     covariates: str = ""  # input-only columns, separated by commas
     freq: str = ""  # yearly | quarterly | monthly | daily | business-daily ("": from the file's times)
+    fill: str = ""  # "": gaps and missing values are errors; linear | previous: interpolate or carry them
     test_size: int = 0  # the last points held out (0: the dataset's convention, a fifth of the series for csv:PATH)
     horizon: int = 0  # points each forecast reaches (0: the model's own)
     stride: int = 0  # points between the backtest's rolling origins (0: the horizon)

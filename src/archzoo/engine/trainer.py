@@ -54,11 +54,14 @@ class RunDirError(ValueError):
     """The run directory cannot be used (not empty, or not a run)."""
 
 
+# the settings that go to the dataset's loader when set: a parallel corpus's languages, a series' columns and time
+DATA_OPTIONS = ("src_lang", "tgt_lang", "target", "covariates", "freq", "fill")
+
+
 def load_data(cfg: TrainConfig) -> Any:
     """The dataset the run names, loaded (its task's plan cuts it into batches)."""
     options: dict[str, str] = {"encoding": cfg.encoding} if cfg.encoding != "utf-8" else {}
-    options.update({name: getattr(cfg, name) for name in ("src_lang", "tgt_lang", "target", "covariates", "freq")
-                    if getattr(cfg, name)})
+    options.update({name: getattr(cfg, name) for name in DATA_OPTIONS if getattr(cfg, name)})
     return load_dataset(cfg.data, root=cfg.data_root, **options)
 
 

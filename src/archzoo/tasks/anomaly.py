@@ -90,9 +90,9 @@ class AnomalyPlan:
         lost = self.transform.lost
         need = lost + self.window + (1 if self.scoring == "residual" else 0)
         if self.train_end < need:
-            raise ConfigError(f"{series.name} leaves {self.train_end} training points before its validation and test "
-                              f"blocks, fewer than one window of {need}; use a smaller window (--set window=N) or "
-                              "test_size")
+            raise ConfigError(f"{series.name} has {t} points, too few: a training window of {need}, then "
+                              f"{self.test_start - self.train_end} to validate and {self.test_size} to test, need at "
+                              f"least {need + t - self.train_end}; use a smaller window (--set window=N) or test_size")
         self.scaler = Scaler().fit(z[:self.train_end - lost])
         self.threshold: float | None = None
         if run_dir is not None and (run_dir / PLAN_FILE).is_file():

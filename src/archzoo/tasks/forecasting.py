@@ -142,10 +142,10 @@ class SeriesPlan:
         need = lost + self.window + self.horizon
         if self.train_end < need:
             raise ConfigError(
-                f"{series.name} leaves {self.train_end} training points before its validation and test blocks, "
-                f"fewer than one window: {self.window} inputs + {self.horizon} horizon"
-                f"{f' + {lost} lost to differencing' if lost else ''}; use a smaller window (--set window=N), "
-                "horizon or test_size")
+                f"{series.name} has {t} points, too few: one training window of {self.window} inputs + "
+                f"{self.horizon} horizon{f' + {lost} lost to differencing' if lost else ''}, then {val} to validate "
+                f"and {self.test_size} to test, need at least {need + val + self.test_size}; use a smaller window "
+                "(--set window=N), horizon or test_size")
         try:
             z = self.transform.apply(series.values)  # (T - lost, C): z[i] belongs to values[i + lost]
         except ValueError as exc:  # a log of values <= 0 after the training part

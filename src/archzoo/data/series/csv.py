@@ -23,6 +23,23 @@ Where the time comes from, in this order:
 A ``freq`` that is given overrides the inferred frequency. Every series must be regular and complete:
 times that increase strictly, one row per step (business days aside), no missing values. A column with
 an empty name (the row names R's ``write.csv`` writes by default) is ignored.
+
+``fill`` (one of FILLS) repairs gaps and missing values instead of failing on them:
+
+- ``""`` (the default): nothing is filled; a missing value (empty, NA, NaN, ...) in a target or covariate
+  column, or a missing time step, is a DataError naming the row (and saying ``--set fill=linear`` can
+  interpolate it);
+- ``"linear"``: each missing value is interpolated linearly between the nearest known values of its
+  column, in steps of the frequency; a missing value at the start or end takes the nearest known value.
+  Missing time steps (yearly, quarterly, monthly, daily; for a business-daily series, missing weekdays,
+  holidays included) are inserted as rows and interpolated the same way;
+- ``"previous"``: each missing value, and each inserted row, carries the last known value forward (the
+  values before the first known one take that first known value).
+
+Fill never fixes times: a missing time, times out of order or repeated, a weekend date in a business-daily
+series and steps that are not whole steps of the frequency stay errors, and so does a target or covariate
+column with no value at all. ``notes["filled"]`` counts the values filled (those of inserted rows
+included; 0 when none) and ``notes["filled_rows"]`` the rows inserted.
 """
 
 from __future__ import annotations
@@ -39,11 +56,12 @@ import numpy as np
 from archzoo.data.core import DataError
 from archzoo.data.series.core import _STEPS, FREQUENCIES, Series, check_freq, format_time, time_unit
 
-__all__ = ["MIN_LENGTH", "TIME_COLUMNS", "read_csv_series"]
+__all__ = ["FILLS", "MIN_LENGTH", "TIME_COLUMNS", "read_csv_series"]
 
 TIME_COLUMNS = ("time", "date", "ds", "timestamp")
 MIN_LENGTH = 8
 MISSING = frozenset({"", "na", "nan", "null", "none", "n/a"})  # compared in lower case
+FILLS = ("", "linear", "previous")
 
 # fractional-year steps: (frequency, fewest, most steps per year)
 _PER_YEAR = (("yearly", 0.99, 1.01), ("quarterly", 3.98, 4.02), ("monthly", 11.9, 12.1),
@@ -52,6 +70,7 @@ _MONTH_STEPS = {1: "monthly", 3: "quarterly", 12: "yearly"}
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ]00:00(?::00(?:\.0*)?)?Z?)?")
 _UNIT_NAMES = {"Y": "year", "M": "month", "D": "day"}
 _FREQ_HINT = f"pass --set freq=FREQ (one of {', '.join(FREQUENCIES)})"
+_FILL_HINT = "pass --set fill=linear to interpolate"
 
 
 @dataclass
@@ -137,14 +156,18 @@ def _float(cell: str) -> float | None:
         return None
 
 
-def _numbers(table: _Table, j: int, what: str) -> np.ndarray:
-    """The column ``j`` as float64; DataError naming the row of a missing or non-numeric value."""
+def _numbers(table: _Table, j: int, what: str, missing_ok: bool = False) -> np.ndarray:
+    """The column ``j`` as float64; DataError naming the row of a missing or non-numeric value (a missing
+    value is NaN instead with ``missing_ok``)."""
     out = np.empty(len(table.rows), dtype=np.float64)
     name = table.header[j]
     for i, cell in enumerate(table.column(j)):
         if cell.lower() in MISSING:
+            if missing_ok:
+                out[i] = np.nan
+                continue
             fix = ("every row needs its time" if what == "time" else
-                   "the series must be complete: fill the gap (e.g. interpolate it) in the file")
+                   f"the series must be complete: fill the gap (e.g. interpolate it) in the file, or {_FILL_HINT} it")
             raise DataError(f"{table.where(i)}: column {name!r} has a missing value ({cell!r}); {fix}")
         value = _float(cell)
         if value is None or not np.isfinite(value):
@@ -167,30 +190,46 @@ def _check_increasing(table: _Table, keys: np.ndarray, labels: list[str]) -> Non
     bad = np.flatnonzero(np.diff(keys) <= 0)
     if bad.size:
         i = int(bad[0]) + 1
+        if keys[i] == keys[i - 1]:
+            raise DataError(f"{table.where(i)}: time {labels[i]} repeats the row before; one row per time: remove "
+                            "or merge the duplicate (--set fill cannot fix duplicate times)")
         raise DataError(f"{table.where(i)}: time {labels[i]} does not come after {labels[i - 1]} (the row before); "
                         "the times must increase strictly: sort the file by time, one row per time")
 
 
-def _check_regular(table: _Table, times: np.ndarray, freq: str) -> None:
-    """DataError at the first gap (or weekend, for business days) of ``times`` (in the unit of ``freq``)."""
+def _regular(table: _Table, times: np.ndarray, freq: str, fill: str) -> tuple[np.ndarray, np.ndarray]:
+    """The complete times of the series and the place of each row among them: ``times`` and 0..T-1 when
+    ``times`` (in the unit of ``freq``) leave no gap, else (with ``fill``) the times with the missing steps
+    inserted. DataError at the first gap (without ``fill``), weekend (business days) or uneven step."""
     labels = format_time(times, freq)
     _check_increasing(table, times.astype(np.int64), labels)
+    rows = np.arange(len(times))
     if freq == "business-daily":
         weekend = np.flatnonzero(~np.is_busday(times))
         if weekend.size:
             i = int(weekend[0])
             raise DataError(f"{table.where(i)}: {labels[i]} is a weekend day; a business-daily series has weekdays "
                             "only (pass --set freq=daily if it has a row for every day)")
-        return  # business days may skip holidays
-    unit = time_unit(freq)
+        if not fill:
+            return times, rows  # business days may skip holidays
+        days = np.arange(times[0], times[-1] + 1)
+        grid = days[np.is_busday(days)]  # every weekday from the first row to the last
+        return grid, np.searchsorted(grid, times)
+    unit, step = time_unit(freq), _STEPS[freq]
     steps = np.diff(times.astype(np.int64))
-    gaps = np.flatnonzero(steps != _STEPS[freq])
+    gaps = np.flatnonzero((steps != step) if not fill else (steps % step != 0))
     if gaps.size:
         i = int(gaps[0]) + 1
-        every = f"{_STEPS[freq]} {_UNIT_NAMES[unit]}s" if _STEPS[freq] > 1 else _UNIT_NAMES[unit]
+        every = f"{step} {_UNIT_NAMES[unit]}s" if step > 1 else _UNIT_NAMES[unit]
+        missing = f" or {_FILL_HINT} them" if not fill and steps[i - 1] % step == 0 else ""
         raise DataError(f"{table.where(i)}: {labels[i]} follows {labels[i - 1]}, {steps[i - 1]} "
                         f"{_UNIT_NAMES[unit]}(s) later; a {freq} series has one row every {every} with no gaps: "
-                        f"add the missing rows (interpolated), or {_FREQ_HINT} if it is not {freq}")
+                        f"add the missing rows (interpolated){missing}, or {_FREQ_HINT} if it is not {freq}")
+    offsets = (times.astype(np.int64) - times[0].astype(np.int64)) // step  # steps since the first row
+    if offsets[-1] == len(times) - 1:
+        return times, rows
+    grid = (times[0].astype(np.int64) + np.arange(offsets[-1] + 1) * step).astype(f"datetime64[{unit}]")
+    return grid, offsets
 
 
 def _from_index(table: _Table, freq: str) -> tuple[np.ndarray, str, dict[str, object]]:
@@ -234,7 +273,8 @@ def _first_day(year_fraction: float) -> np.datetime64:
     return start + min(round((year_fraction - year) * days_in_year), days_in_year - 1)
 
 
-def _from_years(table: _Table, j: int, t: np.ndarray, freq: str) -> tuple[np.ndarray, str, dict[str, object]]:
+def _from_years(table: _Table, j: int, t: np.ndarray, freq: str,
+                fill: str = "") -> tuple[np.ndarray, str, dict[str, object]]:
     """Numeric times: whole years, or fractional years as R's ``time(ts)``."""
     name = table.header[j]
     _check_increasing(table, t, table.column(j))
@@ -244,13 +284,19 @@ def _from_years(table: _Table, j: int, t: np.ndarray, freq: str) -> tuple[np.nda
             return (np.round(t).astype(np.int64) - 1970).astype("datetime64[Y]"), "yearly", notes
         # whole numbers with another frequency count its steps (a time index)
         gaps = np.flatnonzero(np.round(np.diff(t)) != 1)
-        if gaps.size:
+        if gaps.size and not fill:
             i = int(gaps[0]) + 1
             raise DataError(f"{table.where(i)}: the step count in column {name!r} goes from {table.rows[i - 1][j]} "
                             f"to {table.rows[i][j]}; whole-number times of a {freq} series count its steps one "
-                            "by one, with no gaps")
+                            f"by one, with no gaps: add the missing rows, or {_FILL_HINT} them")
         times, freq, notes = _from_index(table, freq)
         notes["time_from"] = f"column {name!r} (step numbers; times counted from 1970)"
+        if gaps.size:  # the steps as numbered, the missing ones left for fill to insert
+            offsets = np.round(t - t[0]).astype(np.int64)
+            if freq == "business-daily":
+                times = np.busday_offset(times[0], offsets, roll="forward")
+            else:
+                times = (times[0].astype(np.int64) + offsets * _STEPS[freq]).astype(times.dtype)
         return times, freq, notes
     steps = np.diff(t)
     step = float(np.median(steps))
@@ -338,8 +384,9 @@ def _from_dates(table: _Table, j: int, freq: str) -> tuple[np.ndarray, str, dict
     return times, _MONTH_STEPS[step], notes
 
 
-def _times(table: _Table, freq: str) -> tuple[np.ndarray, str, dict[str, object], set[int]]:
-    """The times (datetime64 in the frequency's unit), the frequency, notes, and the columns the time used."""
+def _times(table: _Table, freq: str, fill: str) -> tuple[np.ndarray, np.ndarray, str, dict[str, object], set[int]]:
+    """The complete times (datetime64 in the frequency's unit, missing steps inserted with ``fill``), the
+    place of each row among them, the frequency, notes, and the columns the time used."""
     lower = [h.lower() for h in table.header]
     time_col = next((lower.index(c) for c in TIME_COLUMNS if c in lower), None)
     year = lower.index("year") if "year" in lower else None
@@ -351,7 +398,7 @@ def _times(table: _Table, freq: str) -> tuple[np.ndarray, str, dict[str, object]
         j = time_col if time_col is not None else year
         assert j is not None
         if all(_float(c) is not None for c in table.column(j)):
-            times, freq, notes = _from_years(table, j, _numbers(table, j, "time"), freq)
+            times, freq, notes = _from_years(table, j, _numbers(table, j, "time"), freq, fill)
         else:
             times, freq, notes = _from_dates(table, j, freq)
         used = {j}
@@ -359,8 +406,30 @@ def _times(table: _Table, freq: str) -> tuple[np.ndarray, str, dict[str, object]
         times, freq, notes = _from_index(table, freq)
         used = set()
     times = times.astype(f"datetime64[{time_unit(freq)}]")
-    _check_regular(table, times, freq)
-    return times, freq, notes, used
+    grid, place = _regular(table, times, freq, fill)
+    return grid, place, freq, notes, used
+
+
+def _fill(table: _Table, columns: list[int], values: np.ndarray, fill: str) -> int:
+    """Fill the NaNs of ``values`` (T, len(columns)) in place, column by column, as ``fill`` says; the number
+    of values filled. DataError for a column with no value at all."""
+    steps = np.arange(len(values))
+    filled = 0
+    for k, j in enumerate(columns):
+        column = values[:, k]  # a view: filled in place
+        known = ~np.isnan(column)
+        if not known.any():
+            raise DataError(f"{table.path}: column {table.header[j]!r} has no value at all, so --set fill={fill} "
+                            "has nothing to fill it from; give it values or leave it out")
+        if known.all():
+            continue
+        if fill == "linear":  # np.interp holds the first and last known values beyond them
+            column[~known] = np.interp(steps[~known], steps[known], column[known])
+        else:  # previous: the index of the last known value at or before each step
+            last = np.maximum.accumulate(np.where(known, steps, -1))
+            column[:] = column[np.where(last < 0, int(np.argmax(known)), last)]
+        filled += int((~known).sum())
+    return filled
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,22 +442,27 @@ def read_csv_series(
     covariates: str = "",
     freq: str = "",
     source: str = "",
+    fill: str = "",
 ) -> Series:
     """The series in the CSV file ``path`` (see the module docstring for where its time comes from).
 
     ``target``: the column to forecast, or several joined by commas; by default every numeric column
     that holds neither the time nor a covariate. ``covariates``: columns joined by commas, known
     alongside the targets (default none). ``freq``: one of FREQUENCIES, overriding the inferred one.
+    ``fill``: one of FILLS, how missing values and time steps are filled (see the module docstring).
     Every problem (a missing file, an unknown column, a missing or non-numeric value, times that do not
     increase or leave gaps, fewer than MIN_LENGTH rows) is a DataError that names the place and the fix.
     """
     if freq:
         check_freq(freq)
+    if fill not in FILLS:
+        raise DataError(f"unknown fill {fill!r}; --set fill= takes one of '' (fill nothing: missing values and "
+                        "gaps are errors), linear, previous")
     path = Path(path).expanduser()
     table = _read_table(path)
     cov_cols = [_find(table, c) for c in _names(covariates)]
     target_cols = [_find(table, c) for c in _names(target)]
-    times, freq, notes, time_cols = _times(table, freq)
+    times, place, freq, notes, time_cols = _times(table, freq, fill)
     structural = time_cols | {j for j, h in enumerate(table.header) if not h}  # "": R's row names
     calendar = {j for j, h in enumerate(table.header) if h.lower() in ("year", "month", "quarter")}
     for j in (*target_cols, *cov_cols):
@@ -405,10 +479,18 @@ def read_csv_series(
         if not target_cols:
             raise DataError(f"{path} has no numeric column to forecast (its columns: {table.columns_list()}); "
                             "name one with --set target=COLUMN")
-    values = np.stack([_numbers(table, j, "target") for j in target_cols], axis=1)  # (T, n_targets)
-    covs = np.stack([_numbers(table, j, "covariate") for j in cov_cols], axis=1) if cov_cols else np.zeros(
-        (len(values), 0))  # (T, n_covariates)
+    columns = [*target_cols, *cov_cols]
+    read = np.stack([_numbers(table, j, "target" if k < len(target_cols) else "covariate", missing_ok=bool(fill))
+                     for k, j in enumerate(columns)], axis=1)  # (rows, n_targets + n_covariates)
+    table_values = np.full((len(times), len(columns)), np.nan)  # (T, n_targets + n_covariates)
+    table_values[place] = read
+    filled = _fill(table, columns, table_values, fill) if fill else 0
+    values, covs = table_values[:, :len(target_cols)], table_values[:, len(target_cols):]  # (T, n_targets), (T, n_cov)
     notes["file"] = str(path)
+    notes["filled"] = filled
+    notes["filled_rows"] = len(times) - len(place)
+    if fill:
+        notes["fill"] = fill
     return Series(
         name=name if name is not None else path.stem,
         values=values,

@@ -15,7 +15,10 @@
   the series, rounded (``notes["test_size"]`` 0).
 
 Every dataset takes the options ``target`` (a column, or several joined by commas), ``covariates``
-(columns joined by commas) and ``freq`` (overriding the inferred frequency): ``--set target=DAX``.
+(columns joined by commas), ``freq`` (overriding the inferred frequency) and ``fill`` (``""``: missing
+values and missing time steps are errors, the default; ``linear``: interpolate them linearly in time;
+``previous``: carry the last known value forward; see archzoo.data.series.csv): ``--set target=DAX``,
+``--set fill=linear``. ``notes["filled"]`` is the number of values filled (0 when none).
 ``notes["test_size"]`` is the number of points at the end that the forecasting task holds out.
 
 The four files are read from ``<data root>/timeseries/`` and checked against their SHA-256: they are
@@ -100,9 +103,10 @@ def _file(name: str, root: Path, download: bool) -> Path:
 
 
 def _named_loader(name: str, named: _Named) -> Loader:
-    def load(root: Path, download: bool, *, target: str = "", covariates: str = "", freq: str = "") -> Series:
+    def load(root: Path, download: bool, *, target: str = "", covariates: str = "", freq: str = "",
+             fill: str = "") -> Series:
         path = _file(named.file, root, download)
-        series = read_csv_series(path, name=name, target=target, covariates=covariates, freq=freq,
+        series = read_csv_series(path, name=name, target=target, covariates=covariates, freq=freq, fill=fill,
                                  source=f"R datasets: {named.r_name} ({path})")
         series.notes["test_size"] = named.test_size
         return series
@@ -113,8 +117,10 @@ def _named_loader(name: str, named: _Named) -> Loader:
 def _csv_file(argument: str) -> Loader:
     path = Path(argument).expanduser()
 
-    def load(root: Path, download: bool, *, target: str = "", covariates: str = "", freq: str = "") -> Series:
-        series = read_csv_series(path, name=f"csv:{argument}", target=target, covariates=covariates, freq=freq)
+    def load(root: Path, download: bool, *, target: str = "", covariates: str = "", freq: str = "",
+             fill: str = "") -> Series:
+        series = read_csv_series(path, name=f"csv:{argument}", target=target, covariates=covariates, freq=freq,
+                                 fill=fill)
         series.notes["test_size"] = CSV_TEST_SIZE
         return series
 
@@ -126,5 +132,6 @@ for _name, _named in NAMED.items():
                      description=_named.description)
 register_dataset_prefix(
     "csv", _csv_file, task="forecasting", metavar="PATH",
-    description="any CSV time series (--set target=COL[,COL] covariates=COL[,COL] freq=...); last 20% test",
+    description="any CSV time series (--set target=COL[,COL] covariates=COL[,COL] freq=... fill=linear|previous); "
+                "last 20% test",
 )
