@@ -113,6 +113,13 @@ def baseline_rows(summary: dict, split: str) -> dict:
     return rows
 
 
+def by_protocol(rows: dict, first: dict) -> dict:
+    """{(model, configuration): {split: figures}} and the run with the baselines -> a table per protocol."""
+    return {protocol: {"models": {f"{name} [{config}]": r[split] for (name, config), r in rows.items()},
+                       "baselines": baseline_rows(first, split), "protocol": first["protocol"][split]}
+            for split, protocol in PROTOCOLS.items()}
+
+
 def part_airpassengers(runs: Path) -> dict:
     rows: dict = {}
     first = None
@@ -132,11 +139,7 @@ def part_airpassengers(runs: Path) -> dict:
                     per_protocol[split] = figures
                 first = first or summary
                 rows[(name, config)] = per_protocol
-    out: dict = {}
-    for split, protocol in PROTOCOLS.items():
-        out[protocol] = {"models": {f"{name} [{config}]": r[split] for (name, config), r in rows.items()},
-                         "baselines": baseline_rows(first, split), "protocol": first["protocol"][split]}
-    return out
+    return by_protocol(rows, first)
 
 
 def part_selection(runs: Path) -> dict:
@@ -164,11 +167,7 @@ def part_selection(runs: Path) -> dict:
                 per_protocol[split] = figures
             first = first or summary
             rows[(model, config)] = per_protocol
-    out: dict = {}
-    for split, protocol in PROTOCOLS.items():
-        out[protocol] = {"models": {f"{name} [{config}]": r[split] for (name, config), r in rows.items()},
-                         "baselines": baseline_rows(first, split), "protocol": first["protocol"][split]}
-    return out
+    return by_protocol(rows, first)
 
 
 def part_sunspots(runs: Path) -> dict:
