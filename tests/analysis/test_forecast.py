@@ -4,7 +4,6 @@ failures recorded per baseline, several columns."""
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import subprocess
@@ -20,16 +19,12 @@ from archzoo.analysis.forecast import Forecast, backtest_origins, forecast_metri
 Z80, Z95 = 1.2815515655446004, 1.959963984540054  # standard normal quantiles 0.9 and 0.975
 
 
-def air_passengers() -> np.ndarray:
-    """The 144 monthly AirPassengers totals from the shared data; skips when they are not there."""
-    root = os.environ.get("ARCHZOO_DATA")
-    if not root:
-        pytest.skip("set ARCHZOO_DATA to the data root holding timeseries/AirPassengers.csv (`make data` fetches it)")
-    path = Path(root) / "timeseries" / "AirPassengers.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (`make data` fetches it)")
-    with path.open(newline="") as f:
-        values = np.array([float(row["value"]) for row in csv.DictReader(f)])
+@pytest.fixture(scope="module")
+def air_passengers(series_data_root: Path) -> np.ndarray:
+    """The 144 monthly AirPassengers totals, read by archzoo's own loader from the shared data."""
+    from archzoo.data import load_dataset
+
+    values = load_dataset("airpassengers", root=series_data_root).values[:, 0]
     assert values.shape == (144,)
     return values
 
@@ -147,17 +142,17 @@ def test_statsmodels_baselines_give_ordered_intervals() -> None:
 # ------------------------------------------------------------------------------- published figures
 
 
-def test_arima_on_air_passengers_reaches_the_published_mape() -> None:
+def test_arima_on_air_passengers_reaches_the_published_mape(air_passengers: np.ndarray) -> None:
     """Seasonal ARIMA chosen by AIC, no log, last 36 months held out: MAPE 4.14% (to rounding)."""
-    mape, f = mape_on_holdout("arima", air_passengers())
+    mape, f = mape_on_holdout("arima", air_passengers)
     assert mape <= 4.15, (mape, f.info)
     assert f.info["order"][1] == 1 and f.info["seasonal_order"][1::2] == (1, 12)  # d = D = 1, m = 12
     assert np.all(f.lower[95] <= f.lower[80]) and np.all(f.upper[80] <= f.upper[95])
 
 
-def test_ets_and_theta_on_air_passengers_match_the_published_figures() -> None:
+def test_ets_and_theta_on_air_passengers_match_the_published_figures(air_passengers: np.ndarray) -> None:
     """Damped multiplicative Holt-Winters reaches 6.84% and Theta 8.32%; ETS chosen by AICc does at least as well."""
-    values = air_passengers()
+    values = air_passengers
     ets_mape, f = mape_on_holdout("ets", values)
     assert ets_mape <= 6.84, (ets_mape, f.info)
     assert f.info["seasonal"] == "mul"
