@@ -107,6 +107,11 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
     if args.model is None or args.data is None:
         raise UsageError("train needs MODEL and --data NAME (or --resume RUN_DIR)")
+    if args.model.startswith("nas:"):  # the best candidate of a search (nas:RUN) or one of its trials (nas:RUN#T)
+        from archzoo.nas import resolve_candidate
+
+        args.model, found, _ = resolve_candidate(args.model)
+        args.set = [f"model.{key}={value!r}" for key, value in found.items()] + (args.set or [])
     if args.folds is not None and args.folds < 2:
         raise UsageError(f"--folds must be at least 2 (the number of cross-validation folds), got {args.folds}")
     card = model_card(args.model)
@@ -354,6 +359,36 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from archzoo.nas import SearchConfig, resume_search, search
+
+    if args.resume:
+        if args.space or args.strategy or args.data:
+            raise UsageError("--resume continues a search as it was configured; leave out --space, --strategy and "
+                             "--data (a larger budget: --trials N, --max-time SECONDS)")
+        summary = resume_search(Path(args.resume), progress=not args.quiet, trials=args.trials, max_time=args.max_time)
+    else:
+        missing = [flag for flag, value in (("--space", args.space), ("--strategy", args.strategy),
+                                            ("--data", args.data)) if value is None]
+        if missing:
+            raise UsageError(f"search needs {', '.join(missing)} (or --resume RUN)")
+        cfg = SearchConfig(space=args.space, strategy=args.strategy, data=args.data, objective=args.objective,
+                           trials=args.trials or 0, max_time=args.max_time or 0.0, workers=args.workers,
+                           executor=args.executor, address=args.address or "", seed=args.seed,
+                           data_root=args.data_root, max_params=args.max_params, max_macs=args.max_macs,
+                           population=args.population, tournament=args.tournament, trial_epochs=args.trial_epochs,
+                           trial_subset=args.trial_subset, val_size=args.val_size, threads=args.threads,
+                           proxy=args.proxy or "", proxy_candidates=args.proxy_candidates, out=args.out or "")
+        summary = search(cfg, progress=not args.quiet)
+    best = summary["best"]
+    status = "done" if summary["completed"] else "stopped (interrupted)"
+    found = (f"best trial {best['trial']}: val accuracy {best['val_accuracy']:.4f}, {best['params']:,} parameters, "
+             f"{best['macs'] / 1e6:.2f}M MACs ({best['arch']})" if best else "no trial finished")
+    print(f"{status}: {summary['trials_done']} trials in {summary['wall_time_s']:.0f}s; {found}")
+    print(f"search directory: {summary['run_dir']}; retrain the best: {summary['retrain']}")
+    return 0 if summary["completed"] else 130
+
+
 def _run_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
@@ -534,6 +569,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", metavar="PNG", help="draw the series and the flagged points")
     _run_options(s)
     s.set_defaults(fn=cmd_detect)
+
+    s = sub.add_parser("search", help="neural architecture search: train candidates of a space, keep the best "
+                                      "(then: archzoo train nas:RUN --data NAME)")
+    s.add_argument("--space", help="macro (a CNN of archzoo blocks) or cell (the NAS-Bench-201 cell)")
+    s.add_argument("--strategy", help="random, evolution (regularized evolution) or reinforce (an LSTM controller)")
+    s.add_argument("--data", help="an image classification dataset (the trials use its training split only)")
+    s.add_argument("--data-root")
+    s.add_argument("--trials", type=int, help="the budget in candidates")
+    s.add_argument("--max-time", type=float, metavar="SECONDS", help="the budget in wall seconds")
+    s.add_argument("--objective", default="accuracy", help="accuracy (default), accuracy,params or accuracy,macs "
+                                                           "(two objectives: a Pareto front)")
+    s.add_argument("--workers", type=int, default=1, help="trials at once (default 1)")
+    s.add_argument("--executor", default="local", help="local (default: this process, or a pool of --workers "
+                                                      "processes) or ray")
+    s.add_argument("--address", help="ray: the cluster's address (default: start a local instance)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--max-params", type=int, default=0, help="propose no candidate above this many parameters")
+    s.add_argument("--max-macs", type=int, default=0, help="propose no candidate above this many MACs per image")
+    s.add_argument("--population", type=int, default=0,
+                   help="evolution: the population (default: scaled to the budget)")
+    s.add_argument("--tournament", type=int, default=0, help="evolution: the tournament size (default: a quarter of "
+                                                            "the population)")
+    s.add_argument("--trial-epochs", type=int, default=2, help="epochs each candidate trains (default 2)")
+    s.add_argument("--trial-subset", type=int, default=15_000,
+                   help="training images each trial draws, validation included (default 15,000)")
+    s.add_argument("--val-size", type=int, default=5_000, help="of those, the validation images (default 5,000)")
+    s.add_argument("--threads", type=int, default=0, help="torch threads per trial (default: cores / workers)")
+    s.add_argument("--proxy", help="synflow or naswot: propose the best of --proxy-candidates by this zero-cost proxy")
+    s.add_argument("--proxy-candidates", type=int, default=10)
+    s.add_argument("--out", help="the search directory (default runs/search-<space>-<strategy>-<data>-<time>)")
+    s.add_argument("--resume", metavar="RUN", help="continue the search in RUN")
+    s.add_argument("--quiet", action="store_true", help="no line per trial")
+    s.set_defaults(fn=cmd_search)
 
     s = _image_command(sub, "style", "a conditional VAE: one image's code decoded under every class", cmd_style)
     s.add_argument("--from", dest="start", type=int, required=True, metavar="I", help="index of the image")

@@ -115,6 +115,9 @@ class TrainConfig:
     # evaluations in a row that a task may find unhealthy (a discriminator that wins outright) before the run
     # stops, keeping the last healthy epoch's checkpoint (0: never stop for it)
     unhealthy_patience: int = 5
+    # the splits evaluated ("": every split the data has besides train; "val": the validation split only, so an
+    # architecture search's trials never see the test split)
+    eval_splits: str = ""
     tensorboard: bool = False
     out: str = ""
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -182,6 +185,9 @@ class TrainConfig:
             raise ConfigError(f"objective must be empty (the model's own task) or anomaly, got {self.objective!r}")
         if self.interval_samples < 1:
             raise ConfigError(f"interval_samples must be at least 1, got {self.interval_samples}")
+        if self.eval_splits and not set(self.eval_splits.split(",")) <= {"val", "test"}:
+            raise ConfigError(f"eval_splits must be val, test or val,test (empty: every split), got "
+                              f"{self.eval_splits!r}")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"--folds must be at least 2 (0: no cross-validation), got {self.folds}")
         if not (self.fold == -1 or 0 <= self.fold < self.folds):

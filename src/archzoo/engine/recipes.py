@@ -32,6 +32,9 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
                               channels_last=False, val_size=0),
 }
 
+# Architecture search (archzoo.nas): every trial (shortened to its budget) and the retraining of the network found
+# use lenet5_modern's recipe, so that a found network and LeNet-5 are compared at equal training.
+RECIPES[("nas", "*")] = dict(RECIPES[("lenet5_modern", "*")])
 
 # The CNN zoo on 28x28 images: each family's small-input option, AdamW with decoupled weight decay,
 # one-cycle, label smoothing 0.1; ViT and Swin re-sized to the image (see their model cards).

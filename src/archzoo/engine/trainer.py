@@ -93,6 +93,12 @@ class Trainer:
         self.model, self.model_cfg = build_model(cfg, self.plan)
         self.train_batches, self.eval_batches = self.plan.batches(cfg, self.device, self.dist.rank,
                                                                   self.dist.world_size)
+        if cfg.eval_splits:  # e.g. a search trial: the validation split only
+            wanted = cfg.eval_splits.split(",")
+            self.eval_batches = {name: b for name, b in self.eval_batches.items() if name in wanted}
+            if not self.eval_batches:
+                raise ConfigError(f"{cfg.data} has none of the splits eval_splits={cfg.eval_splits} names; carve a "
+                                  "validation split with --set val_size=N")
         self.model.to(self.device)  # before check_fits: the batches already live on the device
         if self.plan.channels_last:
             self.model.to(memory_format=torch.channels_last)

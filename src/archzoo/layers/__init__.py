@@ -1,7 +1,7 @@
 """Reusable blocks shared by several model families (each block lives here once)."""
 
 from archzoo.layers.activations import ACTIVATIONS, get_activation
-from archzoo.layers.conv import ConvNormAct, SqueezeExcite, make_divisible
+from archzoo.layers.conv import ConvNormAct, DepthwiseSeparable, SqueezeExcite, make_divisible
 from archzoo.layers.drop import Dropout, DropPath, attention_with_dropout, drop_path, dropout, dropout_mask
 from archzoo.layers.inputs import check_image_input
 from archzoo.layers.inverted_residual import InvertedResidual
@@ -11,6 +11,7 @@ from archzoo.layers.transformer import Mlp, Permute, merge_heads, split_heads
 __all__ = [
     "ACTIVATIONS",
     "ConvNormAct",
+    "DepthwiseSeparable",
     "DropPath",
     "Dropout",
     "InvertedResidual",

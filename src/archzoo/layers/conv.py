@@ -53,6 +53,19 @@ class ConvNormAct(nn.Sequential):
         self.out_channels = out_channels
 
 
+class DepthwiseSeparable(nn.Sequential):
+    """(B, C_in, H, W) -> (B, C_out, H / stride, W / stride): ``0`` a depthwise kxk ConvNormAct, ``1`` a
+    pointwise 1x1 ConvNormAct (MobileNetV1's block, Howard et al. 2017, figure 3)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, kernel_size: int = 3,
+                 act: str = "relu") -> None:
+        super().__init__(
+            ConvNormAct(in_channels, in_channels, kernel_size, stride, groups=in_channels, act=act),
+            ConvNormAct(in_channels, out_channels, 1, act=act),
+        )
+        self.out_channels = out_channels
+
+
 class SqueezeExcite(nn.Module):
     """Squeeze-and-Excitation (Hu et al. 2018): x * gate(fc2(act(fc1(avgpool(x))))).
 

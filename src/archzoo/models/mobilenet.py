@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from archzoo.layers import ConvNormAct, check_image_input, make_divisible
+from archzoo.layers import ConvNormAct, DepthwiseSeparable, check_image_input, make_divisible
 from archzoo.layers.init import init_cnn_
 from archzoo.layers.inverted_residual import InvertedResidual
 from archzoo.registry import register_model
@@ -131,16 +131,6 @@ class MobileNetV1Config:
 
     def channels(self, c: int) -> int:
         return max(8, int(c * self.width_mult))  # the paper's alpha * c, floored at 8 as TF-slim
-
-
-class DepthwiseSeparable(nn.Sequential):
-    """(B, C_in, H, W) -> (B, C_out, H / stride, W / stride): ``0`` depthwise 3x3, ``1`` pointwise 1x1."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
-        super().__init__(
-            ConvNormAct(in_channels, in_channels, 3, stride, groups=in_channels, act="relu"),
-            ConvNormAct(in_channels, out_channels, 1, act="relu"),
-        )
 
 
 class MobileNetV1(_Classifier):
