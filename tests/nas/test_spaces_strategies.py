@@ -129,8 +129,9 @@ def test_reinforce_is_a_function_of_its_seed_and_calls() -> None:
 
 
 def test_default_population_scales_with_the_budget() -> None:
-    assert default_population(50) == (10, 2)
-    assert default_population(0) == (20, 5)  # a time budget
+    assert default_population(100) == (20, 5)
+    assert default_population(0) == (10, 3)  # a time budget
+    assert default_population(10) == (4, 3)
     assert default_population(100_000) == (100, 25)
 
 

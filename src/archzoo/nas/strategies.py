@@ -236,8 +236,9 @@ STRATEGIES = {"random": RandomSearch, "evolution": RegularizedEvolution, "reinfo
 
 def default_population(trials: int) -> tuple[int, int]:
     """Regularized evolution's population and tournament scaled to the budget: about a fifth of the trials in
-    the population (Real et al.: 100 of 20,000 on a large budget; on a small one a smaller share would leave no
-    room to evolve), a quarter of it in each tournament. A time budget counts as 100 trials."""
-    n = trials or 100
+    the population (Real et al. keep 100 over 20,000 trials; on a small budget a smaller share would leave no
+    room to evolve), a quarter of it in each tournament (at least 3 where the population allows). A time budget
+    counts as 50 trials."""
+    n = trials or 50
     population = max(4, min(100, round(n / 5)))
-    return population, max(2, population // 4)
+    return population, min(population, max(3, population // 4))
