@@ -6,14 +6,14 @@ Parts (each writes its figures into docs/results/nas.{md,json}; runs are kept in
 - ``macro``: regularized evolution and random search on the macro space, seeds 0-2, and REINFORCE (seed 0), each
   ``--minutes`` of wall time with 2 workers of one thread (2 cores), candidates capped at lenet5_modern's
   61,706 parameters. Best validation accuracy per search, its mean over seeds.
-- ``retrain``: the best candidate of the evolution searches and of the random searches, retrained with
-  lenet5_modern's default recipe (`archzoo train nas:RUN#T --data fashion-mnist`), beside lenet5_modern itself
-  trained by the same recipe in the same part: test accuracy, parameters, MACs.
+- ``retrain``: the best candidate of the evolution searches, retrained with lenet5_modern's default recipe
+  (`archzoo train nas:RUN#T --data fashion-mnist`), beside lenet5_modern itself trained by the same recipe in the
+  same part: test accuracy, parameters, MACs. ``retrain-random``: the same for the random searches' best.
 - ``cell``: random search and evolution on the NAS-Bench-201 cell space, ``--cell-trials`` trials each.
 - ``proxies``: Spearman's rank correlation of synflow and NASWOT with the trained validation accuracy over the
   distinct cells of the cell space's random search (and the macro space's).
 
-    python benchmarks/nas.py --parts macro retrain cell proxies --minutes 10
+    python benchmarks/nas.py --parts macro retrain cell proxies --minutes 8 --cell-trials 50
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import measured, run_parts
 from archzoo.cli import main as archzoo
+from archzoo.engine.trainer import is_run_dir
 from archzoo.nas import read_trials
 
-PARTS = ("macro", "retrain", "cell", "proxies")
+PARTS = ("macro", "retrain", "retrain-random", "cell", "proxies")
 FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
 LENET_PARAMS = 61_706
 SEEDS = (0, 1, 2)
@@ -49,9 +50,12 @@ def search(out: Path, *args: str) -> dict:
 
 
 def train(model: str, out: Path, *args: str) -> dict:
-    if not (out / "summary.json").is_file():
-        code = archzoo(["train", model, "--data", "fashion-mnist", "--out", str(out), "--quiet", "--device", "cpu",
-                        *args])
+    """`archzoo train MODEL --data fashion-mnist` into ``out``: reused when finished, resumed when cut short."""
+    summary = out / "summary.json"
+    if not (summary.is_file() and json.loads(summary.read_text())["completed"]):
+        argv = (["train", "--resume", str(out)] if is_run_dir(out) else
+                ["train", model, "--data", "fashion-mnist", "--out", str(out), "--device", "cpu", *args])
+        code = archzoo([*argv, "--quiet"])
         if code != 0:
             raise SystemExit(f"archzoo train {model} failed ({code})")
     return json.loads((out / "summary.json").read_text())
@@ -108,12 +112,12 @@ def plot_best_so_far(runs: Path, rows: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def part_retrain(runs: Path, minutes: float) -> dict:
+def part_retrain(runs: Path, minutes: float, strategies: tuple[str, ...] = ("evolution",)) -> dict:
     out: dict = {}
     lenet = train("lenet5_modern", runs / "retrain-lenet5_modern")
     out["lenet5_modern"] = {"test_accuracy": lenet["metrics"]["test"]["accuracy"], "params": lenet["params"],
                             "wall_s": lenet["wall_time_s"], "arch": "LeNet-5 (ReLU, max-pool)"}
-    for strategy in ("evolution", "random"):
+    for strategy in strategies:
         candidates = []
         for seed in SEEDS:
             s = json.loads((runs / f"macro-{strategy}-s{seed}" / "summary.json").read_text())
@@ -126,6 +130,10 @@ def part_retrain(runs: Path, minutes: float) -> dict:
                                    "macs": best["macs"], "wall_s": summary["wall_time_s"], "arch": best["arch"],
                                    "search": source.name, "trial": best["trial"], "search_val": val}
     return out
+
+
+def part_retrain_random(runs: Path, minutes: float) -> dict:
+    return part_retrain(runs, minutes, ("random",))
 
 
 def part_cell(runs: Path, minutes: float, trials: int) -> dict:
@@ -191,9 +199,10 @@ def markdown(results: dict, metas: dict) -> str:
                   "images) for each network; test accuracy on the 10,000 test images.", "",
                   "| network | test accuracy | parameters | training wall time | architecture |",
                   "|---|---:|---:|---:|---|"]
+        rows = {**r, **results.get("retrain-random", {})}
         for key in ("lenet5_modern", "evolution_best", "random_best"):
-            if key in r:
-                f = r[key]
+            if key in rows:
+                f = rows[key]
                 lines.append(f"| {key.replace('_best', ' search, best')} | {_pct(f['test_accuracy'])} | "
                              f"{f['params']:,} | {f['wall_s']:.0f} s | {_code(f['arch'])} |")
         lines.append("")
@@ -231,7 +240,7 @@ def main() -> None:
     def measure(part: str) -> dict:
         if part == "cell":
             return part_cell(runs, args.minutes, args.cell_trials)
-        return globals()[f"part_{part}"](runs, args.minutes)
+        return globals()[f"part_{part.replace('-', '_')}"](runs, args.minutes)
 
     run_parts("nas", args.parts, measure, markdown)
 
