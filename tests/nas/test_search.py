@@ -4,7 +4,9 @@ budgets, failures, exact resume after SIGKILL, a local process pool and Ray, and
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -164,3 +166,32 @@ def test_cli_search_then_train_the_best(tmp_path: Path, real_data_root: Path, ca
     assert config["model"] == "nas_cell"
     assert config["model_overrides"]["genotype"] == next(r for r in read_trials(out) if r["trial"] == 1)["genotype"]
     assert config["epochs"] == 1 and config["optimizer"] == "adamw"  # the nas recipe, then the flags
+
+
+def test_a_local_worker_that_dies_fails_its_own_trial_only(tmp_path: Path, real_data_root: Path) -> None:
+    from archzoo.nas.executors import ProcessExecutor
+    from archzoo.nas.spaces import SPACES
+    from archzoo.nas.trial import TrialSpec
+
+    space = SPACES["macro"]
+    genes = space.sample(random.Random(0))
+    settings = {"epochs": 1, "subset": 1500, "val_size": 500}
+
+    def spec(index: int) -> TrialSpec:
+        return TrialSpec(index=index, model=space.model, overrides=space.overrides(genes), data="fashion-mnist",
+                         data_root=None, seed=0, settings=settings, threads=1)
+
+    executor = ProcessExecutor(2)
+    try:
+        doomed, survivor = executor.submit(spec(0)), executor.submit(spec(1))
+        os.kill(executor._busy[doomed][0].pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        records: dict = {}
+        while len(records) < 2:
+            records.update(executor.wait([h for h in (doomed, survivor) if h not in records]))
+        assert records[doomed]["status"] == "failed" and "killed by SIGKILL" in records[doomed]["error"]
+        assert records[survivor]["status"] == "ok"  # the other trial in flight went on
+        again = executor.submit(spec(2))  # on the worker that replaced the dead one, or the survivor's
+        assert executor.wait([again])[again]["status"] == "ok"
+    finally:
+        executor.close()
+    assert not [p for p in multiprocessing.active_children() if p.name == "archzoo-trial-worker"]

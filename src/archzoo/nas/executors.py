@@ -7,9 +7,11 @@ functions of their spec (archzoo.nas.trial), so the executor changes where they 
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import contextlib
 import multiprocessing
+import signal
 import socket
+from multiprocessing import connection as mp_connection
 from typing import Any
 
 from archzoo.engine.config import ConfigError
@@ -43,22 +45,92 @@ class InlineExecutor:
 
 
 class ProcessExecutor:
-    """``workers`` local processes (spawned: a forked PyTorch may hang in its thread pools)."""
+    """``workers`` long-lived local processes (spawned: a forked PyTorch may hang in its thread pools), one trial
+    at a time each. A worker that dies (killed, out of memory) fails its own trial only and is replaced, where a
+    process pool would break and lose every trial in flight."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_warm_up)
+        self._ctx = multiprocessing.get_context("spawn")
+        self._idle = [self._start() for _ in range(workers)]
+        self._busy: dict[int, tuple[Any, Any]] = {}  # trial index -> (process, connection)
 
-    def submit(self, spec: TrialSpec) -> cf.Future:
-        return self.pool.submit(run_trial, spec)
+    def _start(self) -> tuple[Any, Any]:
+        ours, theirs = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_serve, args=(theirs,), name="archzoo-trial-worker")
+        proc.start()
+        theirs.close()
+        return proc, ours
+
+    def submit(self, spec: TrialSpec) -> int:
+        if not self._idle:
+            raise RuntimeError(f"all {self.workers} workers are busy: wait for a trial before submitting another")
+        proc, conn = self._idle.pop()
+        try:
+            conn.send(spec)
+        except OSError:  # the worker died while idle: a new one takes the trial
+            proc.join(5)
+            conn.close()
+            proc, conn = self._start()
+            conn.send(spec)
+        self._busy[spec.index] = (proc, conn)
+        return spec.index
 
     def wait(self, handles: list[Any]) -> dict[Any, dict[str, Any]]:
-        done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
-        return {f: _result(f.result) for f in done}
+        owner = {}
+        for handle in handles:
+            proc, conn = self._busy[handle]
+            owner[conn], owner[proc.sentinel] = handle, handle
+        done = {owner[ready] for ready in mp_connection.wait(list(owner))}
+        return {handle: self._collect(handle) for handle in done}
+
+    def _collect(self, handle: int) -> dict[str, Any]:
+        proc, conn = self._busy.pop(handle)
+        try:
+            record = conn.recv()  # sent before the worker died, if it did
+        except (EOFError, OSError):
+            proc.join(5)
+            conn.close()
+            self._idle.append(self._start())
+            return {"status": "failed", "error": f"the worker process died ({_exit(proc.exitcode)}; out of memory "
+                                                 "is the usual cause) and was replaced"}
+        self._idle.append((proc, conn))
+        return record
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        for _, conn in self._idle:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        for proc, _ in self._busy.values():
+            proc.kill()  # a trial in flight when the search stops (interrupted): its result is not wanted
+        for proc, conn in [*self._idle, *self._busy.values()]:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            conn.close()
+        self._idle, self._busy = [], {}
+
+
+def _serve(conn: Any) -> None:
+    """A worker's loop: trial specs in, records out, until None (or the search's end closes the pipe)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle: it stops this worker
+    _warm_up()
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):
+            return
+        if spec is None:
+            return
+        conn.send(run_trial(spec))
+
+
+def _exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 class RayExecutor:
