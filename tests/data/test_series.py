@@ -17,6 +17,7 @@ from archzoo.data.series import (
     SeriesTransform,
     format_time,
     read_csv_series,
+    season_phase,
 )
 
 NAMED = {  # name: (length, frequency, first label, last label, targets)
@@ -159,6 +160,16 @@ def test_csv_daily_and_business_daily(tmp_path):
     s = read_csv_series(_write(tmp_path, "Date,y\n" + "".join(f"{d},{i}\n" for i, d in enumerate(weekdays)), "b.csv"))
     assert s.freq == "business-daily" and s.time_labels()[-1] == "2024-01-19"  # a Friday
     assert format_time(s.future_time(2), s.freq) == ["2024-01-22", "2024-01-23"]
+
+
+def test_season_phase_of_each_frequency():
+    months = np.datetime64("1959-11", "M") + np.arange(4)
+    assert season_phase(months, "monthly").tolist() == [10, 11, 0, 1]  # November, December, January, February
+    assert season_phase(np.datetime64("2001-04", "M") + 3 * np.arange(4), "quarterly").tolist() == [1, 2, 3, 0]
+    days = np.datetime64("2024-01-05") + np.arange(4)  # a Friday
+    assert season_phase(days, "daily").tolist() == [4, 5, 6, 0]
+    assert season_phase(np.busday_offset("2024-01-05", np.arange(3)), "business-daily").tolist() == [4, 0, 1]
+    assert season_phase(np.datetime64("1700", "Y") + np.arange(3), "yearly").tolist() == [0, 0, 0]
 
 
 def test_csv_index_with_freq(tmp_path):

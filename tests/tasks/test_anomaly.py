@@ -107,6 +107,8 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys) -> None:
     assert "anomaly detection needs a time series" in capsys.readouterr().err
     assert main(["train", "lstm_forecaster", "--data", f"csv:{short}", "--set", "objective=outliers", *QUICK]) == 2
     assert "objective must be" in capsys.readouterr().err
+    assert main(["train", "lstm_autoencoder", "--data", f"csv:{short}", "--set", "calendar=True", *QUICK]) == 2
+    assert "calendar is a forecasting setting" in capsys.readouterr().err
 
 
 def test_detect_applies_to_anomaly_runs_only(tmp_path: Path, capsys) -> None:

@@ -123,6 +123,36 @@ def test_point_and_quantile_forecasts_and_a_longer_forecast_than_the_horizon(tmp
     assert "--horizon must be at least 1" in capsys.readouterr().err
 
 
+def test_calendar_channels_follow_the_forecast_past_the_series_end(tmp_path: Path) -> None:
+    path = write_series(tmp_path / "s.csv", seasonal(120))  # 2000-01 .. 2009-12
+    out = tmp_path / "run"
+    cfg = TrainConfig(model="mlp_forecaster", data=f"csv:{path}", out=str(out), epochs=1, test_size=24, horizon=6,
+                      device="cpu", baselines="none", calendar=True, model_overrides={"window": 12})
+    assert train(cfg, progress=False)["completed"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_config"]["in_features"] == 3  # the value, then the month's sine and cosine
+    plan = SeriesPlan(load_dataset(cfg.data), cfg, out)
+    angle = 2 * np.pi * (np.arange(120) % 12) / 12
+    np.testing.assert_allclose(plan.inputs[:, 1:], np.stack([np.sin(angle), np.cos(angle)], 1), atol=1e-12)
+    from archzoo.analysis.latent import load_run
+
+    model = load_run(out, "forecast", ("forecasting",), checkpoint="best", device="cpu").model
+    seen: list[torch.Tensor] = []
+    model.register_forward_hook(lambda module, args, output: seen.append(args[0].clone()))
+    result = plan.forecast(model, [120], 15)  # 3 rolls of 6 past 2009-12: 2010-01 .. 2011-03
+    assert result["mean"].shape == (1, 15, 1) and len(seen) == 3
+    for roll, x in enumerate(seen[1:], start=1):  # each window ends with the months just forecast
+        months = (np.arange(roll * 6 - 12, roll * 6) + 120) % 12
+        a = 2 * np.pi * months / 12
+        np.testing.assert_allclose(x[0, :, 1:].numpy(), np.stack([np.sin(a), np.cos(a)], 1), atol=1e-6)
+    assert main(["forecast", str(out), "--horizon", "15", "--device", "cpu", "--out", str(tmp_path / "f.csv")]) == 0
+    yearly = tmp_path / "y.csv"
+    yearly.write_text("year,value\n" + "".join(f"{1900 + i},{v:.3f}\n" for i, v in enumerate(seasonal(60))))
+    with pytest.raises(ConfigError, match="calendar=True adds the season's phase.*yearly"):
+        SeriesPlan(load_dataset(f"csv:{yearly}"), TrainConfig(model="mlp_forecaster", data=f"csv:{yearly}",
+                                                              calendar=True, model_overrides={"window": 4}))
+
+
 def test_log_transform_of_a_series_with_zeros_and_other_bad_input(tmp_path: Path, capsys) -> None:
     values = seasonal(120)
     values[5] = 0

@@ -103,6 +103,8 @@ class TrainConfig:
     horizon: int = 0  # points each forecast reaches (0: the model's own)
     stride: int = 0  # points between the backtest's rolling origins (0: the horizon)
     transform: str = "none"  # none, or log, diff, sdiff joined by commas (log,sdiff), fitted on the training part
+    calendar: bool = False  # the season's phase (month of year, day of week) as two input channels, sin and cos:
+    # known for every future step, unlike covariates, so forecasts roll past the horizon with them
     baselines: str = "naive,seasonal_naive,drift,ets,arima,theta"  # scored in the same evaluation ("none": none)
     interval_samples: int = 500  # sample paths of a Gaussian model's forecast, whose quantiles are its intervals
     # time-series anomaly detection (see archzoo.tasks.anomaly): events injected into the test block by the seeded

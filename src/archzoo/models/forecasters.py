@@ -153,7 +153,7 @@ class ForecasterConfig:
         if self.decoder == "autoregressive" and self.in_features != self.out_features:
             raise ValueError(f"decoder='autoregressive' feeds each forecast back as the next input, so it needs "
                              f"in_features == out_features, got {self.in_features} and {self.out_features}: the "
-                             "future values of covariates are unknown; use decoder='direct'")
+                             "inputs beyond the targets (covariates, calendar) are not forecast; use decoder='direct'")
 
 
 class RecurrentBody(nn.Module):

@@ -63,6 +63,9 @@ class AnomalyPlan:
         self.scoring = "residual" if "horizon" in fields else "reconstruction"
         self.window = int(resolve_config(cfg.model, **cfg.model_overrides).window)
         self.series, self.season = series, series.season
+        if cfg.calendar:
+            raise ConfigError("calendar is a forecasting setting: anomaly detection reads the series' values only; "
+                              "leave calendar out")
         t = len(series)
         self.test_size = int(cfg.test_size or round(t / 3))
         if not 0 < self.test_size < t:

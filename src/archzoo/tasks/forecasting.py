@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archzoo.data import Batcher, Split
-from archzoo.data.series import Scaler, Series, SeriesTransform, format_time
+from archzoo.data.series import Scaler, Series, SeriesTransform, format_time, season_phase
 from archzoo.engine.checkpoint import atomic_write_json
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.optim import build_optimizer
@@ -114,6 +114,10 @@ class SeriesPlan:
         self.horizon = int(cfg.horizon or model_cfg.horizon)
         self.stride = int(cfg.stride or self.horizon)
         self.season = series.season
+        self.calendar = bool(cfg.calendar)
+        if self.calendar and self.season == 1:
+            raise ConfigError(f"calendar=True adds the season's phase, and {series.name} is {series.freq}, with no "
+                              "season: leave calendar out")
         t = len(series)
         self.test_size = int(cfg.test_size or series.notes.get("test_size") or round(0.2 * t))
         if cfg.val_size >= 1:
@@ -152,27 +156,36 @@ class SeriesPlan:
             raise ConfigError(f"transform={cfg.transform} on {series.name}: {exc}") from None
         self.scaler = Scaler().fit(z[:self.train_end - lost])
         self.cov_scaler = Scaler().fit(series.covariates[lost:self.train_end]) if series.covariates.shape[1] else None
-        self.inputs = self._inputs(series.values, series.covariates)  # (T - lost, C_in), scaled
+        self.inputs = self._inputs()  # (T - lost, C_in), scaled
         self.record = {"name": series.name, "source": series.source, "freq": series.freq, "season": self.season,
                        "targets": list(series.targets), "covariates": list(series.covariate_names),
                        "points": t, "train": self.train_end, "val": val, "test": self.test_size,
                        "window": self.window, "horizon": self.horizon, "stride": self.stride,
-                       "transform": cfg.transform, "first": series.time_labels()[0],
+                       "transform": cfg.transform, "calendar": self.calendar, "first": series.time_labels()[0],
                        "last": series.time_labels()[-1]}
         if run_dir is not None and (run_dir / PLAN_FILE).is_file():
             saved = json.loads((run_dir / PLAN_FILE).read_text())
             self.scaler = Scaler.from_dict(saved["scaler"])  # what training saw, even if the file changed since
             if saved.get("cov_scaler") is not None:
                 self.cov_scaler = Scaler.from_dict(saved["cov_scaler"])
-            self.inputs = self._inputs(series.values, series.covariates)
+            self.inputs = self._inputs()
 
     # ---- the scaled model inputs, and windows of them -----------------------------------------------
-    def _inputs(self, values: np.ndarray, covariates: np.ndarray) -> np.ndarray:
-        """(T, targets + covariates) original values -> (T - lost, C_in) transformed and scaled inputs."""
-        parts = [self.scaler.apply(self.transform.apply(values))]
+    def _inputs(self) -> np.ndarray:
+        """(T - lost, C_in) model inputs: the targets transformed and scaled, the calendar's two channels if asked,
+        the covariates scaled."""
+        s, lost = self.series, self.transform.lost
+        parts = [self.scaler.apply(self.transform.apply(s.values))]
+        if self.calendar:
+            parts.append(self._calendar(s.phase()[lost:]))
         if self.cov_scaler is not None:
-            parts.append(self.cov_scaler.apply(covariates[self.transform.lost:]))
+            parts.append(self.cov_scaler.apply(s.covariates[lost:]))
         return np.concatenate(parts, axis=1)
+
+    def _calendar(self, phase: np.ndarray) -> np.ndarray:
+        """(T,) phases in the season -> (T, 2): the sine and cosine of the angle, so December sits next to January."""
+        angle = 2 * np.pi * phase / self.season
+        return np.stack([np.sin(angle), np.cos(angle)], axis=1)
 
     def windows(self, first_target: int, last_target: int) -> Split:
         """Every window whose horizon starts at an index (into values) in [first_target, last_target - horizon]."""
@@ -208,29 +221,34 @@ class SeriesPlan:
 
     # ---- forecasts in the original scale -------------------------------------------------------------
     @torch.no_grad()
-    def forecast(self, model: nn.Module, values: np.ndarray, covariates: np.ndarray, origins: Sequence[int],
-                 steps: int, *, samples: int = 500, seed: int = 0) -> dict[str, np.ndarray]:
-        """Forecasts of ``steps`` points after each origin o (from ``values[:o]``) in the original scale:
-        ``mean`` (N, steps, C) and, for a probabilistic model, ``lower``/``upper`` {level: (N, steps, C)}.
+    def forecast(self, model: nn.Module, origins: Sequence[int], steps: int, *, samples: int = 500,
+                 seed: int = 0) -> dict[str, np.ndarray]:
+        """Forecasts of ``steps`` points after each origin o of the series (from its values before o) in the original
+        scale: ``mean`` (N, steps, C) and, for a probabilistic model, ``lower``/``upper`` {level: (N, steps, C)}.
 
         A forecast longer than the model's horizon feeds the model's point forecasts back as inputs (a
-        Gaussian model: each of ``samples`` sample paths its own draws); that needs a series without
-        covariates, whose future values nobody knows."""
+        Gaussian model: each of ``samples`` sample paths its own draws), with the calendar of the steps it
+        reaches; that needs a series without covariates, whose future values nobody knows."""
         cfg = unwrap_model(model).cfg
         likelihood, quantiles = cfg.likelihood, tuple(cfg.quantiles)
         lost, w, h = self.transform.lost, self.window, self.horizon
-        n_targets = len(self.series.targets)
-        inputs = self._inputs(values, covariates)
-        if steps > h and inputs.shape[1] != n_targets:
+        series, inputs = self.series, self.inputs
+        values, n_targets = series.values, len(series.targets)
+        rolls = math.ceil(steps / h)
+        if rolls > 1 and self.cov_scaler is not None:
             raise ConfigError(f"a forecast of {steps} points is longer than the model's horizon ({h}) and the series "
                               "has covariates whose future is unknown; train with --set horizon=" + str(steps))
+        calendar = None
+        if self.calendar and rolls > 1:  # the calendar of every step a rolled forecast reaches, past the series' end
+            phase = np.concatenate([series.phase(), season_phase(series.future_time(rolls * h), series.freq)])
+            calendar = torch.from_numpy(self._calendar(phase)).float()
         device = next(model.parameters()).device
         draws = samples if likelihood == "gaussian" else 1
         g = torch.Generator().manual_seed(seed)
         x = torch.from_numpy(np.stack([inputs[o - lost - w:o - lost] for o in origins])).float()  # (N, W, C_in)
         x = x.repeat_interleave(draws, dim=0).to(device)  # (N * S, W, C_in): path-major within each origin
         paths, quantile_parts = [], []
-        for _ in range(math.ceil(steps / h)):
+        for roll in range(rolls):
             out = model(x).float()  # (N * S, H, C, K)
             if likelihood == "gaussian":
                 noise = torch.randn(out.shape[:-1], generator=g).to(device)
@@ -240,7 +258,11 @@ class SeriesPlan:
             if likelihood == "quantile":
                 quantile_parts.append(out)
             paths.append(step)
-            x = torch.cat([x[:, h:], step], dim=1)[:, -w:] if x.shape[2] == n_targets else x
+            if roll + 1 < rolls:  # the forecast becomes the next window's last inputs
+                if calendar is not None:
+                    days = torch.stack([calendar[o + roll * h:o + roll * h + h] for o in origins])  # those steps'
+                    step = torch.cat([step, days.repeat_interleave(draws, dim=0).to(device)], dim=2)
+                x = torch.cat([x[:, h:], step], dim=1)[:, -w:]
         scaled = torch.cat(paths, dim=1)[:, :steps].cpu().numpy().astype(np.float64)  # (N * S, steps, C)
         n = len(origins)
         result: dict[str, Any] = {}
@@ -339,11 +361,9 @@ class ForecastingTask(SeriesTask):
             s = plan.series
             values, start, n = s.values, plan.test_start, len(s)
             train = values[:start]
-            single = plan.forecast(model, values, s.covariates, [start], n - start, samples=cfg.interval_samples,
-                                   seed=cfg.seed)
+            single = plan.forecast(model, [start], n - start, samples=cfg.interval_samples, seed=cfg.seed)
             origins = fc.backtest_origins(n, start, plan.horizon, plan.stride)
-            rolled = plan.forecast(model, values, s.covariates, origins, plan.horizon,
-                                   samples=cfg.interval_samples, seed=cfg.seed)
+            rolled = plan.forecast(model, origins, plan.horizon, samples=cfg.interval_samples, seed=cfg.seed)
         finally:
             model.train(was_training)
         test = fc.forecast_metrics(values[start:], single["mean"][0], train=train, season=plan.season,
@@ -441,17 +461,16 @@ def forecast_run(run_dir: Path, *, horizon: int | None = None, data: str | None 
     run, cfg, series = load_series_run(run_dir, "forecast", ForecastingTask.name, data=data, data_root=data_root,
                                        checkpoint=checkpoint, device=device)
     mcfg = run.record["model_config"]
-    n_cov, want_targets = series.covariates.shape[1], mcfg["out_features"]
-    if len(series.targets) != want_targets or len(series.targets) + n_cov != mcfg["in_features"]:
+    n_cov, want_targets, n_cal = series.covariates.shape[1], mcfg["out_features"], 2 if cfg.calendar else 0
+    if len(series.targets) != want_targets or len(series.targets) + n_cal + n_cov != mcfg["in_features"]:
         raise ConfigError(f"{cfg.data} has {len(series.targets)} target and {n_cov} covariate columns; the run's "
-                          f"model reads {want_targets} targets and {mcfg['in_features'] - want_targets} covariates"
-                          " (choose them with --set target=... --set covariates=... when training)")
+                          f"model reads {want_targets} targets and {mcfg['in_features'] - want_targets - n_cal} "
+                          "covariates (choose them with --set target=... --set covariates=... when training)")
     plan = SeriesPlan(series, cfg, run_dir)
     steps = plan.horizon if horizon is None else int(horizon)
     if steps < 1:
         raise ConfigError(f"--horizon must be at least 1, got {steps}")
-    result = plan.forecast(run.model, series.values, series.covariates, [len(series)], steps,
-                           samples=cfg.interval_samples, seed=cfg.seed)
+    result = plan.forecast(run.model, [len(series)], steps, samples=cfg.interval_samples, seed=cfg.seed)
     times = series.future_time(steps)
     labels = format_time(times, series.freq)
     forecast = {"time": labels, "targets": list(series.targets), "mean": result["mean"][0],

@@ -3,7 +3,7 @@ transforms a forecaster is trained on (:class:`SeriesTransform`: log, difference
 :class:`Scaler`), fitted on the training part only and inverted exactly.
 """
 
-from archzoo.data.series.core import FREQUENCIES, SEASONS, Series, check_freq, format_time, time_unit
+from archzoo.data.series.core import FREQUENCIES, SEASONS, Series, check_freq, format_time, season_phase, time_unit
 from archzoo.data.series.csv import MIN_LENGTH, TIME_COLUMNS, read_csv_series
 from archzoo.data.series.transforms import TRANSFORMS, Scaler, SeriesTransform
 
@@ -19,5 +19,6 @@ __all__ = [
     "check_freq",
     "format_time",
     "read_csv_series",
+    "season_phase",
     "time_unit",
 ]

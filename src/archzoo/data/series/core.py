@@ -13,7 +13,7 @@ import numpy as np
 
 from archzoo.data.core import DataError
 
-__all__ = ["FREQUENCIES", "SEASONS", "Series", "check_freq", "format_time", "time_unit"]
+__all__ = ["FREQUENCIES", "SEASONS", "Series", "check_freq", "format_time", "season_phase", "time_unit"]
 
 FREQUENCIES = ("yearly", "quarterly", "monthly", "daily", "business-daily")
 SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "daily": 7, "business-daily": 5}
@@ -43,6 +43,19 @@ def format_time(time: np.ndarray, freq: str) -> list[str]:
         months = time.astype(np.int64)  # months since 1970-01
         return [f"{m // 12 + 1970:04d}-Q{m % 12 // 3 + 1}" for m in months.tolist()]
     return [str(s) for s in np.datetime_as_string(time, unit=unit)]
+
+
+def season_phase(time: np.ndarray, freq: str) -> np.ndarray:
+    """Each timestamp's place in its seasonal cycle, 0 .. SEASONS[freq] - 1: the month of the year (0 = January),
+    the quarter, the day of the week (0 = Monday); 0 for yearly series."""
+    n = np.asarray(time).astype(f"datetime64[{time_unit(freq)}]").astype(np.int64)  # units since 1970 (a Thursday)
+    if freq == "monthly":
+        return n % 12
+    if freq == "quarterly":
+        return n // 3 % 4
+    if freq in ("daily", "business-daily"):
+        return (n + 3) % 7
+    return np.zeros_like(n)
 
 
 @dataclass
@@ -99,6 +112,10 @@ class Series:
         if self.freq == "business-daily":
             return np.busday_offset(self.time[-1], ahead, roll="backward")
         return self.time[-1] + ahead * _STEPS[self.freq]
+
+    def phase(self) -> np.ndarray:
+        """(T,) each step's place in its seasonal cycle (see :func:`season_phase`)."""
+        return season_phase(self.time, self.freq)
 
     def time_labels(self) -> list[str]:
         """One label per timestamp (see :func:`format_time`)."""
