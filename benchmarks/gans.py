@@ -12,7 +12,9 @@ Parts:
             classes covered and class TV of 10,000 samples, beside the real-data floor and the VAEs vae_mlp and
             vae_conv trained in the same part with their recipes (the same evaluation by the same cached
             classifier: figures from another machine's classifier would not compare).
-
+  long      wgan_gp on gaussians25 for Gulrajani et al.'s 100,000 generator steps (1,282 passes; about 85 minutes of
+            one thread), the recipe otherwise: modes covered and high-quality share at the end and after every
+            pass (docs/figures/gan_long_wgan_gp_gaussians25.png). A run cut short is resumed.
   stylegan  stylegan with its recipes on fashion-mnist-32 and orl-faces (64x64): a sample grid and a style-mixing
             grid of each (docs/figures/stylegan_*.png), and on Fashion-MNIST the truncation curve: fid_clf, kid_clf,
             classes covered and class TV of 10,000 samples at each psi of TRUNCATIONS.
@@ -32,7 +34,7 @@ from _common import RESULTS, measured, run_parts
 
 FIGURES = RESULTS.parent / "figures"
 
-PARTS = ("mixtures", "fashion", "stylegan")
+PARTS = ("mixtures", "long", "fashion", "stylegan")
 MIXTURES = ("gaussians25", "gaussians8")
 # name -> (model, options): the game's losses on gan_mlp's networks and recipe, then the remedies' own recipes
 MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -45,6 +47,11 @@ MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "wgan": ("wgan", ()),
     "wgan_gp": ("wgan_gp", ()),
 }
+# the grid at Gulrajani et al.'s own length: 100,000 generator steps (1,282 passes of 78 steps over the 100,000
+# points), the recipe's networks and rates otherwise
+LONG_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "wgan_gp, 100,000 generator steps": ("wgan_gp", "gaussians25", ("--epochs", "1282")),
+}
 FASHION_MODELS = ("gan_mlp", "dcgan", "wgan", "wgan_gp", "gman")
 FASHION_VAES = ("vae_mlp", "vae_conv")  # the autoencoder issue's generators, judged beside the GANs
 STYLEGAN_DATA = ("fashion-mnist-32", "orl-faces")
@@ -54,8 +61,9 @@ TRUNCATIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 def archzoo_train(model: str, data: str, out: Path, *args: str) -> dict:
     """`archzoo train MODEL --data DATA ARGS` into ``out`` (reused when already finished)."""
     if not (out / "summary.json").is_file():
-        subprocess.run([sys.executable, "-m", "archzoo.cli", "train", model, "--data", data, "--out", str(out),
-                        "--quiet", *args], check=True)
+        command = (["train", "--resume", str(out)] if (out / "config.json").is_file() else  # cut short: go on
+                   ["train", model, "--data", data, "--out", str(out), *args])
+        subprocess.run([sys.executable, "-m", "archzoo.cli", *command, "--quiet"], check=True)
     return json.loads((out / "summary.json").read_text())
 
 
@@ -80,6 +88,44 @@ def part_mixtures(runs: Path) -> dict:
                                "params": summary["params"]}
     mixture_figure(runs)
     return out
+
+
+def part_long(runs: Path) -> dict:
+    out: dict = {}
+    for name, (model, data, options) in LONG_RUNS.items():
+        run = runs / data / f"{model}-long"
+        summary = archzoo_train(model, data, run, *options)
+        s = summary["metrics"]["samples"]
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        curve = [(r["epoch"], r["modes_covered"], r["high_quality"]) for r in rows if r["split"] == "test"]
+        out[name] = {"model": model, "data": data, "options": list(options), "modes_covered": s["modes_covered"],
+                     "modes": s["modes"], "high_quality": s["high_quality"], "train_s": training_seconds(run),
+                     "epochs": summary["epochs_done"], "params": summary["params"], "curve": curve}
+        long_figure(name, curve, FIGURES / f"gan_long_{model}_{data}.png")
+    return out
+
+
+def long_figure(name: str, curve: list, path: Path) -> Path:
+    """Modes covered and the high-quality share of the samples against the passes over the data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs, modes, quality = zip(*curve, strict=True)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.plot(epochs, modes, color="C3", label="modes covered (of 25)")
+    ax.set(xlabel="passes over the 100,000 points (78 generator steps each)", ylabel="modes covered", ylim=(0, 26),
+           title=name)
+    twin = ax.twinx()
+    twin.plot(epochs, [100 * q for q in quality], color="C0", label="high-quality samples (%)")
+    twin.set(ylabel="high-quality samples (%)", ylim=(0, 100))
+    fig.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def mixture_figure(runs: Path, path: Path = FIGURES / "gan_mixtures.png") -> Path:
@@ -166,6 +212,14 @@ def markdown(results: dict, metas: dict) -> str:
         lines += ["", "2,500 samples each; a sample is of high quality within 3 standard deviations of its nearest "
                   "mode, and a mode is covered by at least 20 of them. The samples over the data: "
                   "[figures/gan_mixtures.png](../figures/gan_mixtures.png).", ""]
+    if "long" in results:
+        lines += ["## The grid at the paper's length", "", *measured(metas, "long"),
+                  "| model | data | generator steps | modes covered | high quality | time |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for name, r in results["long"].items():
+            lines.append(f"| {name} | {r['data']} | {r['epochs'] * 78:,} | {r['modes_covered']} of {r['modes']} | "
+                         f"{r['high_quality']:.1%} | {r['train_s']:.0f} s |")
+        lines.append("")
     if "fashion" in results:
         rows = results["fashion"]
         first = next(iter(rows.values()))
