@@ -97,7 +97,7 @@ def part_long(runs: Path) -> dict:
         summary = archzoo_train(model, data, run, *options)
         s = summary["metrics"]["samples"]
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        curve = [(r["epoch"], r["modes_covered"], r["high_quality"]) for r in rows if r["split"] == "test"]
+        curve = [(r["epoch"], r["modes_covered"], r["high_quality"]) for r in rows if r["split"] == "val"]
         out[name] = {"model": model, "data": data, "options": list(options), "modes_covered": s["modes_covered"],
                      "modes": s["modes"], "high_quality": s["high_quality"], "train_s": training_seconds(run),
                      "epochs": summary["epochs_done"], "params": summary["params"], "curve": curve}
