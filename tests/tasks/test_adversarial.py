@@ -293,6 +293,63 @@ def test_two_processes_match_one_for_a_gan(tmp_path: Path, one_and_two_processes
         torch.testing.assert_close(two[k], one[k], atol=1e-5, rtol=0)
 
 
+def test_diffaugment_operations_do_what_they_say() -> None:
+    from archzoo.layers.diffaugment import DIFFAUGMENT_OPS, diff_augment
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(16, 1, 16, 16) + 1  # no zeros of its own
+    moved = DIFFAUGMENT_OPS["translation"](x, g)
+    for i in range(16):  # each image is itself shifted by at most 2 pixels (1/8), zeros shifted in
+        shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                  if torch.equal(moved[i], _shifted(x[i], dy, dx))]
+        assert shifts, i
+    holes = DIFFAUGMENT_OPS["cutout"](x, g) == 0
+    for i in range(16):  # one rectangle of zeros, at most 8 x 8 (half the image), the rest untouched
+        rows, cols = holes[i, 0].any(1).nonzero().flatten(), holes[i, 0].any(0).nonzero().flatten()
+        assert 0 < len(rows) <= 8 and 0 < len(cols) <= 8
+        assert holes[i, 0].sum() == len(rows) * len(cols)
+    one = torch.rand(4, 3, 8, 8)
+    colored = DIFFAUGMENT_OPS["color"](one, g)
+    assert not torch.allclose(colored, one)
+    grey = torch.rand(4, 1, 8, 8, dtype=torch.float64, requires_grad=True)  # one channel: brightness and contrast, an affine map each
+    out = diff_augment(grey, "color")
+    a = (out[:, :, 0, 1] - out[:, :, 0, 0]) / (grey[:, :, 0, 1] - grey[:, :, 0, 0])
+    torch.testing.assert_close(out - a.view(4, 1, 1, 1) * grey, (out - a.view(4, 1, 1, 1) * grey)[:, :, :1, :1]
+                               .expand_as(out))
+    out.sum().backward()
+    assert grey.grad is not None and grey.grad.abs().sum() > 0
+
+
+def _shifted(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """image (C, H, W) with out[y, x] = image[y + dy, x + dx], zero where that falls outside."""
+    out = torch.zeros_like(image)
+    h, w = image.shape[1:]
+    out[:, max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] = \
+        image[:, max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)]
+    return out
+
+
+def test_diffaugment_is_what_d_sees_in_both_steps(tmp_path: Path, monkeypatch) -> None:
+    from archzoo.tasks import adversarial
+
+    calls: list[int] = []
+    real = adversarial.diff_augment
+
+    def counted(x: torch.Tensor, ops) -> torch.Tensor:
+        calls.append(len(x))
+        return real(x, ops)
+
+    monkeypatch.setattr(adversarial, "diff_augment", counted)
+    cfg = _cfg(tmp_path, data="digits", gan_loss="wasserstein", critic_steps=2, gp_lambda=1.0, r1_gamma=1.0,
+               diffaugment="color,translation,cutout", model_overrides={})
+    task, model, optimizers, batch = _one_step(cfg)
+    before = {k: v.clone() for k, v in model.generator.state_dict().items()}
+    out = task.train_step(model, batch, optimizers, cfg, Precision("fp32", torch.device("cpu")))
+    assert calls == [32, 32, 32, 32, 32]  # real and generated in each of 2 critic steps, then G's samples
+    assert all(torch.isfinite(v).all() for v in out.values()) and out["r1"] > 0 and out["gp"] > 0
+    assert all(not torch.equal(before[k], v) for k, v in model.generator.state_dict().items() if v.ndim > 1)
+
+
 @pytest.mark.parametrize(("argv", "needles"), [
     (["train", "gan_mlp", "--data", "gaussians8", "--set", "critic_steps=0"], ("critic_steps", "at least 1")),
     (["train", "wgan_gp", "--data", "gaussians8", "--set", "gp_lambda=-1"], ("gp_lambda must be >= 0",)),
@@ -304,6 +361,9 @@ def test_two_processes_match_one_for_a_gan(tmp_path: Path, one_and_two_processes
     (["train", "gan_mlp", "--data", "digits", "--set", "augment=crop"], ("augment='crop'", "shows in its samples",
                                                                      "augment=flip")),
     (["train", "gan_mlp", "--data", "gaussians8", "--set", "augment=flip"], ("augment='flip'",)),
+    (["train", "gan_mlp", "--data", "digits", "--set", "diffaugment=color,zoom"], ("unknown DiffAugment", "zoom",
+                                                                              "color, translation, cutout")),
+    (["train", "gan_mlp", "--data", "gaussians8", "--set", "diffaugment=cutout"], ("these data are points",)),
     (["train", "gman", "--data", "gaussians8", "--set", "model.combine=max"], ("choose one of: mean, softmax",)),
     (["train", "gan_mlp", "--data", "gaussians8", "--set", "unhealthy_patience=-1"], ("unhealthy_patience",)),
 ])

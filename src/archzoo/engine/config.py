@@ -86,6 +86,9 @@ class TrainConfig:
     r1_gamma: float = 0.0  # R1 penalty gamma / 2 * ||grad D(x)||^2 on real data (Mescheder et al. 2018; 0: off)
     clip_value: float = 0.0  # WGAN: the discriminator's weights clipped to [-c, c] after each of its steps (0: off)
     ema: float = 0.0  # decay of the moving average of G's weights that sampling uses (0: off; 0.999 is usual)
+    # DiffAugment (Zhao et al. 2020): color, translation, cutout joined by commas, applied to every image D sees,
+    # real and generated, in both players' steps ("": none); for images, where few of them let D memorise
+    diffaugment: str = ""
     # CycleGAN (see archzoo.tasks.adversarial_cycle): the weight lambda of the cycle-consistency loss, the identity
     # loss's weight as a fraction of it (Zhu et al.'s lambda_id), and the images each history of generated images
     # keeps for its discriminator (Shrivastava et al.'s pool; 0: off)

@@ -19,7 +19,11 @@ term, which saturates early in training; the non-saturating loss is the fix the 
 Regularisers of D, added to its loss: ``gp_lambda`` * E[(||grad D(x^)||_2 - 1)^2] on x^ = e x + (1 - e) G(z),
 e ~ U(0, 1) per sample (Gulrajani et al. 2017, the two-sided penalty); ``r1_gamma`` / 2 * E[||grad D(x)||^2]
 on real data (Mescheder, Geiger & Nowozin 2018); and ``clip_value`` c: D's weights clamped to [-c, c]
-after each of its steps (Arjovsky et al. 2017).
+after each of its steps (Arjovsky et al. 2017). ``diffaugment`` (Zhao et al. 2020; archzoo.layers.diffaugment)
+passes every image D sees, real, generated or interpolated, through one random differentiable transform, in
+D's steps and in G's, so that D cannot memorise a few hundred images and G still learns the un-augmented
+ones; R1's gradient is taken at the real images, through the transform. (Its draws are each process's own
+under torchrun, so that run is not the single process's step for step.)
 
 A training step takes ``batch_size`` real samples and cuts them into ``critic_steps`` equal parts: D steps
 once on each (with as many fresh codes z), then G steps once on one part's worth of codes, then the moving
@@ -67,6 +71,7 @@ from archzoo.data import Batcher, Dataset
 from archzoo.engine.config import ConfigError, TrainConfig
 from archzoo.engine.optim import build_optimizer
 from archzoo.engine.precision import Precision
+from archzoo.layers.diffaugment import check_policy, diff_augment
 from archzoo.tasks.base import TensorPlan, unwrap_model
 
 MODE_SAMPLES = 2_500  # samples judged for mode coverage (VEEGAN, PacGAN)
@@ -163,8 +168,9 @@ def _grad_norm(module: nn.Module) -> Tensor:
 class AdversarialPlan(TensorPlan):
     """Real samples only: 2-D points as they are, or images scaled to the generator's output range ([-1, 1]
     for tanh, [0, 1] for sigmoid), mirrored at random with ``augment=flip`` (no other augmentation: a GAN
-    reproduces what it is shown, crops and all). Tells the model the data's shape, its output activation
-    and whether to keep a moving average of G (the run's ``ema``)."""
+    reproduces what it is shown, crops and all; DiffAugment, which G's gradient passes through, is the
+    task's). Tells the model the data's shape, its output activation and whether to keep a moving average of G
+    (the run's ``ema``)."""
 
     def __init__(self, ds: Dataset, cfg: TrainConfig) -> None:
         super().__init__(ds, cfg)
@@ -175,6 +181,11 @@ class AdversarialPlan(TensorPlan):
                               f"its samples; use augment=flip (images that look alike mirrored: faces, clothes) or "
                               f"none")
         self.ema = cfg.ema > 0
+        try:
+            if check_policy(cfg.diffaugment) and self.points:
+                raise ValueError("it transforms images and these data are points; leave it out")
+        except ValueError as exc:
+            raise ConfigError(f"diffaugment={cfg.diffaugment!r}: {exc}") from None
 
     def out_act(self, cfg: TrainConfig) -> str:
         """The generator's output activation: the plan's default unless the run sets it (model.out_act)."""
@@ -312,16 +323,20 @@ class AdversarialTask:
         k = inner.discriminator_count  # scores come as (K, B) rows, one per discriminator (GMAN), or (B,) for 1
         d_parts, d_optimizers = inner.discriminator_parts(), [optimizers[n] for n in _discriminator_names(k)]
         out: dict[str, Tensor] = {}
+        ops = check_policy(cfg.diffaugment)
+
+        def seen(x: Tensor) -> Tensor:  # what D is shown: x through DiffAugment's random transform, if set
+            return diff_augment(x, ops) if ops else x
+
         for real in parts:
             with torch.no_grad():
                 fake = model(_rows(torch.randn(n_global, inner.latent_dim, device=device)), mode="generate")
-            pieces = [real, fake.to(real.dtype)]
-            if cfg.r1_gamma > 0:
+            if cfg.r1_gamma > 0:  # R1's gradient is taken at the real images, through the augmentation
                 real = real.detach().requires_grad_(True)
-                pieces[0] = real
+            pieces = [seen(real), seen(fake.to(real.dtype))]
             if cfg.gp_lambda > 0:
                 eps = _rows(torch.rand(n_global, device=device)).view(-1, *([1] * (real.ndim - 1)))
-                interpolates = torch.lerp(fake.to(real.dtype), real.detach(), eps).requires_grad_(True)
+                interpolates = torch.lerp(pieces[1].detach(), pieces[0].detach(), eps).requires_grad_(True)
                 pieces.append(interpolates)
             scores = model(torch.cat(pieces), mode="discriminate", groups=len(pieces) if batch_stats else 1)
             scores = scores.float().view(k, -1)  # (K, pieces x B)
@@ -344,12 +359,12 @@ class AdversarialTask:
                     for p in inner.discriminator.parameters():
                         p.clamp_(-cfg.clip_value, cfg.clip_value)
         z = _rows(torch.randn(n_global, inner.latent_dim, device=device))
-        o_gen = model(model(z, mode="generate"), mode="discriminate").float().view(k, -1)
+        o_gen = model(seen(model(z, mode="generate")), mode="discriminate").float().view(k, -1)
         g_losses = torch.stack([g_loss_fn(o_gen[i]) for i in range(k)])
         values = torch.zeros(k, device=device)
         if k > 1:  # how well each D does now (the value it maximises), for G's weighting of them
             with torch.no_grad():
-                o_now = model(real.detach(), mode="discriminate").float().view(k, -1)
+                o_now = model(seen(real.detach()), mode="discriminate").float().view(k, -1)
                 values = torch.stack([-d_loss_fn(o_now[i], o_gen[i].detach()) for i in range(k)])
         loss_g = inner.combine_losses(g_losses, values)
         precision.optimize(loss_g, inner.generator, optimizers["generator"], cfg.grad_clip)
