@@ -96,13 +96,15 @@ def run_parts(name: str, parts: list[str], measure: Callable[[str], dict],
               markdown: Callable[[dict, dict], str]) -> None:
     """Measure each of ``parts`` (``measure(part)``), merge the figures into docs/results/NAME.json with the run
     that measured each (date, commit, machine, load, command), and rewrite NAME.md from all of them."""
-    previous = RESULTS / f"{name}.json"
-    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
+    measured_now = {}
     for part in parts:
         t0 = time.perf_counter()
-        data["results"][part] = measure(part)
+        measured_now[part] = measure(part)
         print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
             "command": f"python benchmarks/{name}.py " + " ".join(sys.argv[1:])}
+    previous = RESULTS / f"{name}.json"  # read now, not at the start: another part may have finished meanwhile
+    data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
+    data["results"].update(measured_now)
     data.setdefault("meta", {}).update({part: meta for part in parts})
     print(write_result(name, markdown(data["results"], data["meta"]), data))
