@@ -25,7 +25,7 @@ demo: install data
 	$(VENV)/bin/archzoo train lenet5 --data fashion-mnist --out $(DEMO_OUT)
 
 test: install data
-	$(PY) -m pytest -q --ignore=tests/interop
+	$(PY) -m pytest -q --ignore=tests/interop --durations=15
 
 test-fast: install data
 	$(PY) -m pytest -q --ignore=tests/interop -m "not slow"
