@@ -209,7 +209,7 @@ def part_faces_diffaugment(runs: Path) -> dict:
     figure = FIGURES / "stylegan_samples_orl-faces-diffaugment.png"
     archzoo_command("sample", str(run), "--n", "64", "--out", str(figure))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    accuracy = [(r["epoch"], r["d_accuracy"]) for r in rows if r["split"] == "val" and "d_accuracy" in r]
+    accuracy = [(r["epoch"], r["d_accuracy"]) for r in rows if r["split"] == "test" and "d_accuracy" in r]
     return {"diffaugment": DIFFAUGMENT, "train_s": training_seconds(run), "epochs": summary["epochs_done"],
             "stop_reason": summary["stop_reason"], "params": summary["params"], "d_accuracy": accuracy,
             "figure": str(figure.relative_to(RESULTS.parent))}
