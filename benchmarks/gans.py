@@ -237,9 +237,9 @@ def markdown(results: dict, metas: dict) -> str:
         accuracy = ", ".join(f"{a:.2f}" for _, a in r["d_accuracy"])
         lines += ["## StyleGAN on the ORL faces with DiffAugment", "", *measured(metas, "faces-diffaugment"),
                   f"`archzoo train stylegan --data orl-faces --set diffaugment={r['diffaugment']} --set "
-                  f"unhealthy_patience=0`: {r['epochs']} "
-                  f"passes in {r['train_s']:.0f} s (ended: {r['stop_reason']}); D's accuracy at telling real from "
-                  f"generated faces, one evaluation a pass: {accuracy}. Samples: [{r['figure']}](../{r['figure']}).",
+                  f"unhealthy_patience=0`: {r['epochs']} passes in {r['train_s']:.0f} s (ended: "
+                  f"{r['stop_reason'] or 'every pass run'}); D's accuracy at telling real from generated faces, one "
+                  f"evaluation a pass: {accuracy}. Samples: [{r['figure']}](../{r['figure']}).",
                   ""]
     if "long" in results:
         lines += ["## The grid at the paper's length", "", *measured(metas, "long"),
