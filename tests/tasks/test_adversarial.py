@@ -311,7 +311,8 @@ def test_diffaugment_operations_do_what_they_say() -> None:
     one = torch.rand(4, 3, 8, 8)
     colored = DIFFAUGMENT_OPS["color"](one, g)
     assert not torch.allclose(colored, one)
-    grey = torch.rand(4, 1, 8, 8, dtype=torch.float64, requires_grad=True)  # one channel: brightness and contrast, an affine map each
+    # one channel: brightness and contrast, an affine map each
+    grey = torch.rand(4, 1, 8, 8, dtype=torch.float64, requires_grad=True)
     out = diff_augment(grey, "color")
     a = (out[:, :, 0, 1] - out[:, :, 0, 0]) / (grey[:, :, 0, 1] - grey[:, :, 0, 0])
     torch.testing.assert_close(out - a.view(4, 1, 1, 1) * grey, (out - a.view(4, 1, 1, 1) * grey)[:, :, :1, :1]
