@@ -117,13 +117,13 @@ def long_figure(name: str, curve: list, path: Path) -> Path:
 
     epochs, modes, quality = zip(*curve, strict=True)
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.plot(epochs, modes, color="C3", label="modes covered (of 25)")
+    (modes_line,) = ax.plot(epochs, modes, color="C3", label="modes covered (of 25)")
     ax.set(xlabel="passes over the 100,000 points (78 generator steps each)", ylabel="modes covered", ylim=(0, 26),
            title=name)
     twin = ax.twinx()
-    twin.plot(epochs, [100 * q for q in quality], color="C0", label="high-quality samples (%)")
+    (quality_line,) = twin.plot(epochs, [100 * q for q in quality], color="C0", label="high-quality samples (%)")
     twin.set(ylabel="high-quality samples (%)", ylim=(0, 100))
-    fig.legend(loc="lower right", fontsize=8)
+    ax.legend(handles=[modes_line, quality_line], loc="upper left", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
