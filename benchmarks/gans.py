@@ -94,6 +94,8 @@ def part_mixtures(runs: Path) -> dict:
 
 
 def part_long(runs: Path) -> dict:
+    from archzoo.data import load_dataset
+
     out: dict = {}
     for name, (model, data, options) in LONG_RUNS.items():
         run = runs / data / f"{model}-long"
@@ -101,14 +103,18 @@ def part_long(runs: Path) -> dict:
         s = summary["metrics"]["samples"]
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         curve = [(r["epoch"], r["modes_covered"], r["high_quality"]) for r in rows if r["split"] == "val"]
+        points = len(load_dataset(data).splits["train"])
+        per_pass = points // json.loads((run / "config.json").read_text())["batch_size"]  # G steps (full batches)
         out[name] = {"model": model, "data": data, "options": list(options), "modes_covered": s["modes_covered"],
                      "modes": s["modes"], "high_quality": s["high_quality"], "train_s": training_seconds(run),
-                     "epochs": summary["epochs_done"], "params": summary["params"], "curve": curve}
-        long_figure(name, curve, FIGURES / f"gan_long_{model}_{data}.png")
+                     "epochs": summary["epochs_done"], "generator_steps": summary["epochs_done"] * per_pass,
+                     "params": summary["params"], "curve": curve}
+        long_figure(name, curve, s["modes"], f"passes over the {points:,} points ({per_pass} generator steps each)",
+                    FIGURES / f"gan_long_{model}_{data}.png")
     return out
 
 
-def long_figure(name: str, curve: list, path: Path) -> Path:
+def long_figure(name: str, curve: list, modes_total: int, xlabel: str, path: Path) -> Path:
     """Modes covered and the high-quality share of the samples against the passes over the data."""
     import matplotlib
 
@@ -117,9 +123,8 @@ def long_figure(name: str, curve: list, path: Path) -> Path:
 
     epochs, modes, quality = zip(*curve, strict=True)
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    (modes_line,) = ax.plot(epochs, modes, color="C3", label="modes covered (of 25)")
-    ax.set(xlabel="passes over the 100,000 points (78 generator steps each)", ylabel="modes covered", ylim=(0, 26),
-           title=name)
+    (modes_line,) = ax.plot(epochs, modes, color="C3", label=f"modes covered (of {modes_total})")
+    ax.set(xlabel=xlabel, ylabel="modes covered", ylim=(0, modes_total + 1), title=name)
     twin = ax.twinx()
     (quality_line,) = twin.plot(epochs, [100 * q for q in quality], color="C0", label="high-quality samples (%)")
     twin.set(ylabel="high-quality samples (%)", ylim=(0, 100))
@@ -246,7 +251,7 @@ def markdown(results: dict, metas: dict) -> str:
                   "| model | data | generator steps | modes covered | high quality | time |",
                   "|---|---|---:|---:|---:|---:|"]
         for name, r in results["long"].items():
-            lines.append(f"| {name} | {r['data']} | {r['epochs'] * 78:,} | {r['modes_covered']} of {r['modes']} | "
+            lines.append(f"| {name} | {r['data']} | {r['generator_steps']:,} | {r['modes_covered']} of {r['modes']} | "
                          f"{r['high_quality']:.1%} | {r['train_s']:.0f} s |")
         lines.append("")
     if "fashion" in results:
