@@ -122,10 +122,11 @@ def test_two_local_workers(tmp_path: Path, real_data_root: Path) -> None:
 def test_ray_executor_on_a_local_instance(tmp_path: Path, real_data_root: Path) -> None:
     pytest.importorskip("ray", reason="the archzoo[ray] extra (pip install 'archzoo[ray]') runs trials on Ray")
     summary = search(_cfg(tmp_path, strategy="random", trials=2, workers=2, executor="ray",
-                          data_root=str(real_data_root)), progress=False)
+                          data_root=str(real_data_root), **LEARN), progress=False)
     records = read_trials(tmp_path / "s")
     assert sorted(r["trial"] for r in records) == [0, 1]
-    assert all(r["status"] == "ok" and r["val_accuracy"] > 0.0 for r in records) and summary["completed"]
+    assert all(r["status"] == "ok" for r in records) and summary["completed"]
+    assert max(r["val_accuracy"] for r in records) > 0.3  # the trials learnt on the Ray workers
 
 
 def test_reinforce_and_a_proxy_ranked_search_run(tmp_path: Path, real_data_root: Path) -> None:
