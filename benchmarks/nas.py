@@ -3,38 +3,43 @@ the best network retrained beside LeNet-5, the NAS-Bench-201 cell space, and the
 
 Parts (each writes its figures into docs/results/nas.{md,json}; runs are kept in --runs and reused):
 
-- ``macro``: regularized evolution and random search on the macro space, seeds 0-2, and REINFORCE (seed 0), each
-  ``--minutes`` of wall time with 2 workers of one thread (2 cores), candidates capped at lenet5_modern's
-  61,706 parameters. Best validation accuracy per search, its mean over seeds.
-- ``retrain``: the best candidate of the evolution searches, retrained with lenet5_modern's default recipe
+- ``macro``: regularized evolution and random search on the macro space, seeds 0-2 (``--seeds``), and REINFORCE
+  (seed 0), each ``--minutes`` of wall time with 2 workers of one thread (2 cores), candidates capped at
+  lenet5_modern's 61,706 parameters. Best validation accuracy per search, its mean over seeds. Results are kept
+  per budget, and the seeds of one budget accumulate over invocations: six 60-minute searches take six hours, so
+  they can be run a seed pair at a time (``--seeds 1 --strategies evolution random``).
+- ``retrain``: the best candidate of the evolution searches at ``--minutes`` (of the seeds whose runs are in
+  ``--runs``), retrained with lenet5_modern's default recipe
   (`archzoo train nas:RUN#T --data fashion-mnist`), beside lenet5_modern itself trained by the same recipe in the
   same part: test accuracy, parameters, MACs. ``retrain-random``: the same for the random searches' best.
 - ``cell``: random search and evolution on the NAS-Bench-201 cell space, ``--cell-trials`` trials each.
 - ``proxies``: Spearman's rank correlation of synflow and NASWOT with the trained validation accuracy over the
   distinct cells of the cell space's random search (and the macro space's).
 
-    python benchmarks/nas.py --parts macro retrain cell proxies --minutes 8 --cell-trials 50
+    python benchmarks/nas.py --parts macro retrain cell proxies --minutes 8 --cell-trials 60
+    python benchmarks/nas.py --parts macro --minutes 60 --seeds 0 --strategies evolution random
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import measured, run_parts
+from _common import RESULTS, machine, measured, run_parts, stamp
 from archzoo.cli import main as archzoo
 from archzoo.engine.trainer import is_run_dir
 from archzoo.nas import read_trials
+from archzoo.nas.report import best_so_far
 
 PARTS = ("macro", "retrain", "retrain-random", "cell", "proxies")
 FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
 LENET_PARAMS = 61_706
 SEEDS = (0, 1, 2)
+STRATEGIES = ("evolution", "random", "reinforce")
 
 
 def search(out: Path, *args: str) -> dict:
@@ -69,42 +74,77 @@ def _row(s: dict) -> dict:
             "strategy_settings": s["strategy_settings"]}
 
 
-def part_macro(runs: Path, minutes: float) -> dict:
+def _budget(minutes: float) -> str:
+    return f"{minutes:g}"
+
+
+def _search_name(minutes: float, strategy: str, seed: int) -> str:
+    return f"macro-{_budget(minutes)}min-{strategy}-s{seed}"
+
+
+def _macro_rows(minutes: float) -> dict:
+    """The rows of the macro searches at this budget already in docs/results/nas.json: seeds measured by earlier
+    invocations (a 60-minute budget fits a seed pair per invocation, not all of them)."""
+    previous = RESULTS / "nas.json"
+    if not previous.is_file():
+        return {}
+    macro = json.loads(previous.read_text())["results"].get("macro", {})
+    return dict(macro.get("budgets", {}).get(_budget(minutes), {}).get("runs", {}))
+
+
+def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: tuple[str, ...]) -> dict:
     common = ("--space", "macro", "--data", "fashion-mnist", "--max-time", str(minutes * 60), "--max-params",
               str(LENET_PARAMS), "--workers", "2", "--threads", "1")
-    out: dict = {"minutes": minutes, "runs": {}}
-    for strategy, seeds in (("evolution", SEEDS), ("random", SEEDS), ("reinforce", (0,))):
-        for seed in seeds:
-            name = f"macro-{strategy}-s{seed}"
-            s = search(runs / name, *common, "--strategy", strategy, "--seed", str(seed))
-            out["runs"][name] = {"strategy": strategy, "seed": seed, **_row(s)}
-    for strategy in ("evolution", "random", "reinforce"):
-        vals = [r["best_val"] for r in out["runs"].values() if r["strategy"] == strategy and r["best_val"] is not None]
-        mean = sum(vals) / len(vals)
-        sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else None
-        out[strategy] = {"mean_best_val": mean, "sd_best_val": sd, "seeds": len(vals)}
-    plot_best_so_far(runs, out["runs"], FIGURES / "nas_macro_best_so_far.png")
-    shutil.copy(runs / "macro-evolution-s0" / "progress.png", FIGURES / "nas_macro_evolution_s0.png")
-    return out
+    rows = _macro_rows(minutes)
+    for strategy in strategies:
+        for seed in seeds if strategy != "reinforce" else [s for s in seeds if s == 0]:  # REINFORCE: seed 0 only
+            out = runs / _search_name(minutes, strategy, seed)
+            s = search(out, *common, "--strategy", strategy, "--seed", str(seed))
+            records = read_trials(out)
+            curve = [[round(r["elapsed_s"] / 60, 3), b] for r, b in zip(records, best_so_far(records), strict=True)
+                     if b == b]  # from the first trial that finished
+            rows[f"{strategy}-s{seed}"] = {"strategy": strategy, "seed": seed, **_row(s), "machine": machine(),
+                                           "date": stamp(), "curve": curve}
+    rows = dict(sorted(rows.items(), key=lambda kv: (STRATEGIES.index(kv[1]["strategy"]), kv[1]["seed"])))
+    budget: dict = {"minutes": minutes, "runs": rows}
+    for strategy in STRATEGIES:
+        vals = [r["best_val"] for r in rows.values() if r["strategy"] == strategy and r["best_val"] is not None]
+        if vals:
+            mean = sum(vals) / len(vals)
+            sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else None
+            budget[strategy] = {"mean_best_val": mean, "sd_best_val": sd, "seeds": len(vals)}
+    plot_best_so_far(rows, minutes, FIGURES / _figure_name(minutes))
+    previous = RESULTS / "nas.json"
+    budgets = (json.loads(previous.read_text())["results"].get("macro", {}).get("budgets", {})
+               if previous.is_file() else {})
+    return {"budgets": {**budgets, _budget(minutes): budget}}
 
 
-def plot_best_so_far(runs: Path, rows: dict, path: Path) -> None:
+def _figure_name(minutes: float) -> str:
+    return "nas_macro_best_so_far.png" if minutes == 8 else f"nas_macro_{_budget(minutes)}min_best_so_far.png"
+
+
+def plot_best_so_far(rows: dict, minutes: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from archzoo.nas.report import best_so_far
-
     fig, ax = plt.subplots(figsize=(7, 4.2))
     colours = {"evolution": "C3", "random": "C0", "reinforce": "C2"}
-    for name, row in rows.items():
-        records = read_trials(runs / name)
-        ax.step([r["elapsed_s"] / 60 for r in records], best_so_far(records), where="post",
+    labelled = set()
+    for row in rows.values():
+        if "curve" not in row:  # measured before the curves were kept
+            continue
+        ax.step([c[0] for c in row["curve"]], [c[1] for c in row["curve"]], where="post",
                 color=colours[row["strategy"]], alpha=0.8,
-                label=row["strategy"] if row["seed"] == 0 else None)
+                label=None if row["strategy"] in labelled else row["strategy"])
+        labelled.add(row["strategy"])
+    if not labelled:
+        plt.close(fig)
+        return
     ax.set(xlabel="wall time (minutes, 2 workers)", ylabel="best validation accuracy so far",
-           title="Macro space on Fashion-MNIST, <= 61,706 parameters")
+           title=f"Macro space on Fashion-MNIST, {_budget(minutes)} minutes, <= 61,706 parameters")
     ax.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,22 +153,26 @@ def plot_best_so_far(runs: Path, rows: dict, path: Path) -> None:
 
 
 def part_retrain(runs: Path, minutes: float, strategies: tuple[str, ...] = ("evolution",)) -> dict:
-    out: dict = {}
+    """The best of each strategy's searches at this budget (over the seeds whose runs are here), retrained."""
+    out: dict = {"minutes": minutes}
     lenet = train("lenet5_modern", runs / "retrain-lenet5_modern")
     out["lenet5_modern"] = {"test_accuracy": lenet["metrics"]["test"]["accuracy"], "params": lenet["params"],
                             "wall_s": lenet["wall_time_s"], "arch": "LeNet-5 (ReLU, max-pool)"}
     for strategy in strategies:
         candidates = []
         for seed in SEEDS:
-            s = json.loads((runs / f"macro-{strategy}-s{seed}" / "summary.json").read_text())
-            if s["best"]:
+            summary = runs / _search_name(minutes, strategy, seed) / "summary.json"
+            if summary.is_file() and (s := json.loads(summary.read_text()))["best"]:
                 candidates.append((s["best"]["val_accuracy"], seed, s["best"]))
+        if not candidates:
+            raise SystemExit(f"no finished {strategy} search of {minutes:g} minutes in {runs}: run --parts macro first")
         val, seed, best = max(candidates, key=lambda c: c[0])
-        source = runs / f"macro-{strategy}-s{seed}"
-        summary = train(f"nas:{source}#{best['trial']}", runs / f"retrain-{strategy}-best")
+        source = runs / _search_name(minutes, strategy, seed)
+        summary = train(f"nas:{source}#{best['trial']}", runs / f"retrain-{_budget(minutes)}min-{strategy}-best")
         out[f"{strategy}_best"] = {"test_accuracy": summary["metrics"]["test"]["accuracy"], "params": summary["params"],
                                    "macs": best["macs"], "wall_s": summary["wall_time_s"], "arch": best["arch"],
-                                   "search": source.name, "trial": best["trial"], "search_val": val}
+                                   "search": source.name, "trial": best["trial"], "search_val": val,
+                                   "seeds_compared": sorted(c[1] for c in candidates)}
     return out
 
 
@@ -150,7 +194,7 @@ def part_proxies(runs: Path, minutes: float) -> dict:
     from archzoo.nas.report import proxy_correlation
 
     out = {}
-    for name in ("cell-random-s0", "macro-random-s0"):
+    for name in ("cell-random-s0", _search_name(minutes, "random", 0)):
         t0 = time.perf_counter()
         result = proxy_correlation(runs / name)
         out[name] = {"trials": result["trials"], "seconds": round(time.perf_counter() - t0, 1),
@@ -172,34 +216,42 @@ def markdown(results: dict, metas: dict) -> str:
     lines = ["# Architecture search on Fashion-MNIST", "",
              "Written by `benchmarks/nas.py`; the commands, settings and what the figures mean are in docs/nas.md.", ""]
     if "macro" in results:
-        r = results["macro"]
         lines += ["## Macro space: evolution, random search and REINFORCE at the same budget", "",
                   *measured(metas, "macro"),
-                  f"{r['minutes']:g} minutes of wall time per search, 2 workers of one thread, candidates of at most "
+                  "Each search has its budget of wall time with 2 workers of one thread, candidates of at most "
                   f"{LENET_PARAMS:,} parameters; each trial trains 2 epochs on 10,000 training images and is scored on "
-                  "5,000 validation images carved from the training split (the test split is not touched).", "",
-                  "| search | seed | trials | best val. accuracy | its parameters | its MACs | best architecture |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
-        for row in r["runs"].values():
-            if row["best_val"] is None:
-                lines.append(f"| {row['strategy']} | {row['seed']} | {row['trials']} | no trial finished | | | |")
-                continue
-            lines.append(f"| {row['strategy']} | {row['seed']} | {row['trials']} | {_pct(row['best_val'])} | "
-                         f"{row['best_params']:,} | {row['best_macs'] / 1e6:.2f}M | {_code(row['best_arch'])} |")
-        lines += ["", "| strategy | seeds | mean best val. accuracy | sd |", "|---|---:|---:|---:|"]
-        for strategy in ("evolution", "random", "reinforce"):
-            f = r[strategy]
-            sd = f"{100 * f['sd_best_val']:.2f}" if f["sd_best_val"] is not None else "-"
-            lines.append(f"| {strategy} | {f['seeds']} | {_pct(f['mean_best_val'])} | {sd} |")
-        lines += ["", "![best so far](../figures/nas_macro_best_so_far.png)", ""]
+                  "5,000 validation images carved from the training split (the test split is not touched). A search's "
+                  "machine is in its row: the line above names only the invocation that wrote this part last.", ""]
+        for budget, r in sorted(results["macro"]["budgets"].items(), key=lambda kv: -float(kv[0])):
+            lines += [f"### {budget} minutes per search", "",
+                      "| search | seed | trials | best val. accuracy | its parameters | its MACs | best architecture | "
+                      "measured on |", "|---|---:|---:|---:|---:|---:|---|---|"]
+            for row in r["runs"].values():
+                where = f"{row['date'][:10]}, {row['machine'].split(',')[0]}"
+                if row["best_val"] is None:
+                    lines.append(f"| {row['strategy']} | {row['seed']} | {row['trials']} | no trial finished | | | | "
+                                 f"{where} |")
+                    continue
+                lines.append(f"| {row['strategy']} | {row['seed']} | {row['trials']} | {_pct(row['best_val'])} | "
+                             f"{row['best_params']:,} | {row['best_macs'] / 1e6:.2f}M | {_code(row['best_arch'])} | "
+                             f"{where} |")
+            lines += ["", "| strategy | seeds | mean best val. accuracy | sd |", "|---|---:|---:|---:|"]
+            for strategy in STRATEGIES:
+                if strategy in r:
+                    f = r[strategy]
+                    sd = f"{100 * f['sd_best_val']:.2f}" if f["sd_best_val"] is not None else "-"
+                    lines.append(f"| {strategy} | {f['seeds']} | {_pct(f['mean_best_val'])} | {sd} |")
+            lines += ["", f"![best so far, {budget} minutes](../figures/{_figure_name(float(budget))})", ""]
     if "retrain" in results:
         r = results["retrain"]
         lines += ["## The best candidates retrained beside LeNet-5", "", *measured(metas, "retrain"),
+                  f"The best candidate of the {r.get('minutes', 8):g}-minute searches. "
                   "lenet5_modern's default recipe (12 epochs, AdamW 2e-3, one-cycle, batch 64, 55,000 training "
                   "images) for each network; test accuracy on the 10,000 test images.", "",
                   "| network | test accuracy | parameters | training wall time | architecture |",
                   "|---|---:|---:|---:|---|"]
-        rows = {**r, **results.get("retrain-random", {})}
+        rival = results.get("retrain-random", {})
+        rows = {**r, **(rival if rival.get("minutes", 8) == r.get("minutes", 8) else {})}
         for key in ("lenet5_modern", "evolution_best", "random_best"):
             if key in rows:
                 f = rows[key]
@@ -233,6 +285,11 @@ def main() -> None:
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     p.add_argument("--runs", default="runs/nas", help="where the searches and runs are kept (reused when finished)")
     p.add_argument("--minutes", type=float, default=60, help="wall minutes per macro-space search (default 60)")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS),
+                   help="seeds of the macro searches to run now (default 0 1 2); seeds measured earlier at the same "
+                        "budget are kept")
+    p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES),
+                   help="strategies of the macro searches to run now (default all three)")
     p.add_argument("--cell-trials", type=int, default=60, help="trials per cell-space search (default 60)")
     args = p.parse_args()
     runs = Path(args.runs)
@@ -240,6 +297,8 @@ def main() -> None:
     def measure(part: str) -> dict:
         if part == "cell":
             return part_cell(runs, args.minutes, args.cell_trials)
+        if part == "macro":
+            return part_macro(runs, args.minutes, tuple(args.seeds), tuple(args.strategies))
         return globals()[f"part_{part.replace('-', '_')}"](runs, args.minutes)
 
     run_parts("nas", args.parts, measure, markdown)
