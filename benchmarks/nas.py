@@ -92,6 +92,11 @@ def _macro_rows(minutes: float) -> dict:
     return dict(macro.get("budgets", {}).get(_budget(minutes), {}).get("runs", {}))
 
 
+def _steps(curve: list[list[float]]) -> list[list[float]]:
+    """A best-so-far curve by its steps: the points where it rises, and the last."""
+    return [pt for i, pt in enumerate(curve) if i == 0 or i == len(curve) - 1 or pt[1] > curve[i - 1][1]]
+
+
 def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: tuple[str, ...]) -> dict:
     common = ("--space", "macro", "--data", "fashion-mnist", "--max-time", str(minutes * 60), "--max-params",
               str(LENET_PARAMS), "--workers", "2", "--threads", "1")
@@ -101,8 +106,8 @@ def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: t
             out = runs / _search_name(minutes, strategy, seed)
             s = search(out, *common, "--strategy", strategy, "--seed", str(seed))
             records = read_trials(out)
-            curve = [[round(r["elapsed_s"] / 60, 3), b] for r, b in zip(records, best_so_far(records), strict=True)
-                     if b == b]  # from the first trial that finished
+            curve = _steps([[round(r["elapsed_s"] / 60, 3), b] for r, b in
+                            zip(records, best_so_far(records), strict=True) if b == b])  # from the first that finished
             rows[f"{strategy}-s{seed}"] = {"strategy": strategy, "seed": seed, **_row(s), "machine": machine(),
                                            "date": stamp(), "curve": curve}
     rows = dict(sorted(rows.items(), key=lambda kv: (STRATEGIES.index(kv[1]["strategy"]), kv[1]["seed"])))
