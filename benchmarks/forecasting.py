@@ -17,6 +17,10 @@ Parts:
   calendar       the month of the year as two known-future inputs (--set calendar=True) for the recipe's
                  configuration and log first differences, judged on both blocks (1955-1957 and the test block
                  1958-1960), 3 seeds; the same configurations without it are the two parts above.
+  refit-1955-1957, refit-1958-1960
+                 the backtest of a block with every forecaster retrained at each of its 6 origins, as the
+                 baselines are refitted: the series cut 6 months after the origin, the last 6 held out; the
+                 calendar part's configurations, 3 seeds, beside the baselines of the same cuts.
   sunspots       one step ahead: sunspots-yearly over its last 67 years (Zhang 2003's split) and sunspots-monthly
                  at 12 origins ten months apart in its last 120; MSE and MAE of each forecaster (3 seeds) beside
                  AR(9), ARIMA, ETS and the naive forecast.
