@@ -175,7 +175,7 @@ def test_exact_resume_with_ema(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_wgan_gp_learns_the_ring(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path, "wgan_gp", "gaussians8", epochs=5, subset=20_000, batch_size=160, gan_loss="wasserstein",
-               gp_lambda=10.0, critic_steps=5, lr=2e-3, beta1=0.5, beta2=0.9,
+               gp_lambda=10.0, critic_steps=5, lr=1e-3, beta1=0.5, beta2=0.9,
                model_overrides={"latent_dim": 8, "g_hidden": (64, 64), "d_hidden": (64, 64)})
     trainer = Trainer(cfg, Path(cfg.out), progress=False)
     modes = trainer.task.modes
@@ -187,8 +187,10 @@ def test_wgan_gp_learns_the_ring(tmp_path: Path) -> None:
         return torch.cdist(s, modes).min(1).values.mean().item()
 
     assert distance(untrained) > 1.7  # about 1.86: G's samples start in a blob at the centre
-    assert distance(trained) < 1.3, distance(trained)  # about 0.9: out on the ring
-    # within 0.3 of a mode (3 std of 0.1): none of the untrained samples, some 5-7% after training
+    # seeds 0-3 on an AVX-512 CPU: 0.77-1.22, out towards the ring (a rate of 2e-3 left seed 0 at 1.22 with 0.9%
+    # of high quality, which the float rounding of another CPU can move either way)
+    assert distance(trained) < 1.5, distance(trained)
+    # within 0.3 of a mode (3 std of 0.1): none of the untrained samples, 6.9-9.7% after training (seeds 0-3)
     assert mode_metrics(untrained, modes, 0.1)["high_quality"] == 0.0
     assert mode_metrics(trained, modes, 0.1)["high_quality"] > 0.02, mode_metrics(trained, modes, 0.1)
     samples = summary["metrics"]["samples"]
