@@ -220,6 +220,7 @@ def part_refit(runs: Path, block: str) -> dict:
     same points, give the same backtest as the `airpassengers` and `selection` parts, a check of the protocol.
     Each run's forecast is also made again by `archzoo forecast` (the API: forecast_run) from the series cut at the
     origin, which gives the same MAPE and lets ENSEMBLES average two configurations' forecasts, seed by seed."""
+    from archzoo.analysis.forecast import forecast_metrics
     from archzoo.data import load_dataset
     from archzoo.tasks.forecasting import forecast_run
 
@@ -227,7 +228,12 @@ def part_refit(runs: Path, block: str) -> dict:
     origins = [end - 36 + 6 * k for k in range(6)]
     cuts = {o: _cut_airpassengers(runs / "refit" / "series", o + 6) for o in origins}
     history = {o: _cut_airpassengers(runs / "refit" / "series", o) for o in origins}
-    truth = np.concatenate([load_dataset("airpassengers").values[o:o + 6, 0] for o in origins])
+    values = load_dataset("airpassengers").values
+    truth = np.concatenate([values[o:o + 6] for o in origins])
+
+    def _mape(forecast: np.ndarray, truth: np.ndarray) -> float:
+        return forecast_metrics(truth, forecast[:, None], train=values[:origins[0]], season=12)["mape"]
+
     rows: dict = {}
     baselines: dict = {}
     forecasts: dict = {}  # (model, config) -> [36 forecasts of each seed]
@@ -259,10 +265,6 @@ def part_refit(runs: Path, block: str) -> dict:
     classical = {name: float(np.mean([baselines[o][name]["mape"] for o in origins])) for name in names
                  if all("mape" in baselines[o][name] for o in origins)}
     return {"origins": origins, "models": rows, "baselines": classical}
-
-
-def _mape(forecast: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean(np.abs(forecast - truth) / np.abs(truth)) * 100)
 
 
 def part_refit_1955_1957(runs: Path) -> dict:

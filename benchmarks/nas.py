@@ -82,14 +82,11 @@ def _search_name(minutes: float, strategy: str, seed: int) -> str:
     return f"macro-{_budget(minutes)}min-{strategy}-s{seed}"
 
 
-def _macro_rows(minutes: float) -> dict:
-    """The rows of the macro searches at this budget already in docs/results/nas.json: seeds measured by earlier
-    invocations (a 60-minute budget fits a seed pair per invocation, not all of them)."""
+def _macro_budgets() -> dict:
+    """The macro searches already in docs/results/nas.json, by budget: seeds measured by earlier invocations (a
+    60-minute budget fits a seed pair per invocation, not all of them)."""
     previous = RESULTS / "nas.json"
-    if not previous.is_file():
-        return {}
-    macro = json.loads(previous.read_text())["results"].get("macro", {})
-    return dict(macro.get("budgets", {}).get(_budget(minutes), {}).get("runs", {}))
+    return json.loads(previous.read_text())["results"].get("macro", {}).get("budgets", {}) if previous.is_file() else {}
 
 
 def _steps(curve: list[list[float]]) -> list[list[float]]:
@@ -100,7 +97,7 @@ def _steps(curve: list[list[float]]) -> list[list[float]]:
 def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: tuple[str, ...]) -> dict:
     common = ("--space", "macro", "--data", "fashion-mnist", "--max-time", str(minutes * 60), "--max-params",
               str(LENET_PARAMS), "--workers", "2", "--threads", "1")
-    rows = _macro_rows(minutes)
+    rows = dict(_macro_budgets().get(_budget(minutes), {}).get("runs", {}))
     for strategy in strategies:
         for seed in seeds if strategy != "reinforce" else [s for s in seeds if s == 0]:  # REINFORCE: seed 0 only
             out = runs / _search_name(minutes, strategy, seed)
@@ -119,10 +116,7 @@ def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: t
             sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else None
             budget[strategy] = {"mean_best_val": mean, "sd_best_val": sd, "seeds": len(vals)}
     plot_best_so_far(rows, minutes, FIGURES / _figure_name(minutes))
-    previous = RESULTS / "nas.json"
-    budgets = (json.loads(previous.read_text())["results"].get("macro", {}).get("budgets", {})
-               if previous.is_file() else {})
-    return {"budgets": {**budgets, _budget(minutes): budget}}
+    return {"budgets": {**_macro_budgets(), _budget(minutes): budget}}
 
 
 def _figure_name(minutes: float) -> str:
