@@ -20,7 +20,9 @@ Parts:
   refit-1955-1957, refit-1958-1960
                  the backtest of a block with every forecaster retrained at each of its 6 origins, as the
                  baselines are refitted: the series cut 6 months after the origin, the last 6 held out; the
-                 calendar part's configurations, 3 seeds, beside the baselines of the same cuts.
+                 calendar part's configurations and two ensembles, SEEDS seeds, beside the baselines of the same
+                 cuts; and the clean choice among them: at each origin, the one whose forecast of the run's
+                 validation block (the 6 months before the origin) was best, as ETS and ARIMA choose by AICc/AIC.
   sunspots       one step ahead: sunspots-yearly over its last 67 years (Zhang 2003's split) and sunspots-monthly
                  at 12 origins ten months apart in its last 120; MSE and MAE of each forecaster (3 seeds) beside
                  AR(9), ARIMA, ETS and the naive forecast.
@@ -74,6 +76,8 @@ BLOCKS = ("1955-1957", "1958-1960")
 # holds a long forecast, with first differences, which follow the next months better)
 ENSEMBLES = ((("mlp_forecaster", "recipe (log, sdiff)"), ("mlp_forecaster", "log, diff")),
              (("lstm_forecaster", "recipe (log, sdiff)"), ("lstm_forecaster", "log, diff")))
+# the refit parts' clean choice: at each origin the candidate with the best forecast of its validation block
+CHOSEN = "chosen at each origin by its validation block"
 SUNSPOTS = {"sunspots-yearly": (), "sunspots-monthly": ("--set", "stride=10")}
 SUN_BASELINES = "naive,ar9,arima,ets"
 
@@ -228,8 +232,10 @@ def part_refit(runs: Path, block: str) -> dict:
     origins = [end - 36 + 6 * k for k in range(6)]
     cuts = {o: _cut_airpassengers(runs / "refit" / "series", o + 6) for o in origins}
     history = {o: _cut_airpassengers(runs / "refit" / "series", o) for o in origins}
+    before_val = {o: _cut_airpassengers(runs / "refit" / "series", o - 6) for o in origins}
     values = load_dataset("airpassengers").values
     truth = np.concatenate([values[o:o + 6] for o in origins])
+    val_truth = np.concatenate([values[o - 6:o] for o in origins])
 
     def _mape(forecast: np.ndarray, truth: np.ndarray) -> float:
         return forecast_metrics(truth, forecast[:, None], train=values[:origins[0]], season=12)["mape"]
@@ -237,11 +243,12 @@ def part_refit(runs: Path, block: str) -> dict:
     rows: dict = {}
     baselines: dict = {}
     forecasts: dict = {}  # (model, config) -> [36 forecasts of each seed]
+    val_forecasts: dict = {}  # (model, config) -> [each origin's forecast of its validation block, of each seed]
     for config, (args, models) in BLOCK_CONFIGS.items():
         for model in models:
             per_seed = []
             for seed in range(SEEDS):
-                mapes, points = [], []
+                mapes, points, val_points = [], [], []
                 for o in origins:
                     want = AIR_BASELINES if not baselines.get(o) and seed == 0 else "none"
                     run = runs / "refit" / block / _slug(config) / model / f"o{o}-s{seed}"
@@ -249,22 +256,52 @@ def part_refit(runs: Path, block: str) -> dict:
                                     str(seed), "--set", f"baselines={want}")
                     mapes.append(summary["metrics"]["test"]["mape"])
                     points.append(forecast_run(run, data=history[o], checkpoint="last", device="cpu")["mean"][:, 0])
+                    val_points.append(forecast_run(run, data=before_val[o], checkpoint="last",
+                                                   device="cpu")["mean"][:, 0])
                     if want != "none":
                         baselines[o] = summary["baselines"]
                 per_seed.append(float(np.mean(mapes)))
                 forecasts.setdefault((model, config), []).append(np.concatenate(points))
+                val_forecasts.setdefault((model, config), []).append(np.concatenate(val_points))
                 again = _mape(forecasts[(model, config)][-1], truth)
                 if abs(again - per_seed[-1]) > 1e-3:
                     raise SystemExit(f"{model} [{config}] seed {seed}: archzoo forecast gives MAPE {again:.4f}, the "
                                      f"runs {per_seed[-1]:.4f}")
             rows[f"{model} [{config}]"] = spread(per_seed)
     for a, b in ENSEMBLES:
-        pairs = zip(forecasts[a], forecasts[b], strict=True)
-        rows[f"mean of {a[0]} [{a[1]}] and {b[0]} [{b[1]}]"] = spread([_mape((x + y) / 2, truth) for x, y in pairs])
+        name = f"mean of {a[0]} [{a[1]}] and {b[0]} [{b[1]}]"
+        forecasts[name] = [(x + y) / 2 for x, y in zip(forecasts[a], forecasts[b], strict=True)]
+        rows[name] = spread([_mape(x, truth) for x in forecasts[name]])
+        val_forecasts[name] = [(x + y) / 2 for x, y in zip(val_forecasts[a], val_forecasts[b], strict=True)]
+    rows[CHOSEN], choices = _chosen_by_validation(forecasts, val_forecasts, val_truth, truth, _mape)
     names = next(iter(baselines.values())).keys()
     classical = {name: float(np.mean([baselines[o][name]["mape"] for o in origins])) for name in names
                  if all("mape" in baselines[o][name] for o in origins)}
-    return {"origins": origins, "models": rows, "baselines": classical}
+    return {"origins": origins, "models": rows, "baselines": classical, "chosen": choices}
+
+
+def _chosen_by_validation(forecasts: dict, val_forecasts: dict, val_truth: np.ndarray, truth: np.ndarray, mape
+                          ) -> tuple[dict, dict]:
+    """The networks' counterpart of the baselines' choice by AICc at each origin: at each origin, and for each seed,
+    the candidate (every configuration and ensemble of the part) whose forecast of the 6 months before the origin,
+    its run's validation block, which it did not train on, has the lowest MAPE; that candidate's forecast of the
+    6 months after the origin is the one scored. (MAPE over the block of each seed, how often each was chosen)."""
+    names = list(forecasts)
+    n_seeds = len(forecasts[names[0]])
+    per_seed, counts = [], dict.fromkeys(map(_name, names), 0)
+    for seed in range(n_seeds):
+        chosen = []
+        for k in range(len(truth) // 6):
+            at = slice(6 * k, 6 * k + 6)
+            best = min(names, key=lambda n: mape(val_forecasts[n][seed][at], val_truth[at]))
+            counts[_name(best)] += 1
+            chosen.append(forecasts[best][seed][at])
+        per_seed.append(mape(np.concatenate(chosen), truth))
+    return spread(per_seed), {n: c for n, c in counts.items() if c}
+
+
+def _name(key: tuple[str, str] | str) -> str:
+    return key if isinstance(key, str) else f"{key[0]} [{key[1]}]"
 
 
 def part_refit_1955_1957(runs: Path) -> dict:
@@ -396,6 +433,10 @@ def markdown(results: dict, metas: dict) -> str:
             cells = [f"{results[f'refit-{b}']['baselines'].get(name, float('nan')):.2f}" for b in blocks]
             lines.append(f"| {name} (classical) | " + " | ".join(cells) + " |")
         lines.append("")
+        for b in blocks:
+            if "chosen" in results[f"refit-{b}"]:
+                picks = ", ".join(f"`{n}` {c}" for n, c in results[f"refit-{b}"]["chosen"].items())
+                lines += [f"{b}, {CHOSEN} (times chosen, over 6 origins x {SEEDS} seeds): {picks}.", ""]
     if "sunspots" in results:
         lines += ["## Sunspots, one step ahead", "", *measured(metas, "sunspots")]
         for data, r in results["sunspots"].items():
