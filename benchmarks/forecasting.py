@@ -242,11 +242,11 @@ def part_refit(runs: Path, block: str) -> dict:
 
     rows: dict = {}
     baselines: dict = {}
-    forecasts: dict = {}  # (model, config) -> [36 forecasts of each seed]
-    val_forecasts: dict = {}  # (model, config) -> [each origin's forecast of its validation block, of each seed]
+    forecasts: dict = {}  # row name -> [36 forecasts of each seed]
+    val_forecasts: dict = {}  # row name -> [each origin's forecast of its validation block, of each seed]
     for config, (args, models) in BLOCK_CONFIGS.items():
         for model in models:
-            per_seed = []
+            name, per_seed = f"{model} [{config}]", []
             for seed in range(SEEDS):
                 mapes, points, val_points = [], [], []
                 for o in origins:
@@ -261,15 +261,16 @@ def part_refit(runs: Path, block: str) -> dict:
                     if want != "none":
                         baselines[o] = summary["baselines"]
                 per_seed.append(float(np.mean(mapes)))
-                forecasts.setdefault((model, config), []).append(np.concatenate(points))
-                val_forecasts.setdefault((model, config), []).append(np.concatenate(val_points))
-                again = _mape(forecasts[(model, config)][-1], truth)
+                forecasts.setdefault(name, []).append(np.concatenate(points))
+                val_forecasts.setdefault(name, []).append(np.concatenate(val_points))
+                again = _mape(forecasts[name][-1], truth)
                 if abs(again - per_seed[-1]) > 1e-3:
-                    raise SystemExit(f"{model} [{config}] seed {seed}: archzoo forecast gives MAPE {again:.4f}, the "
-                                     f"runs {per_seed[-1]:.4f}")
-            rows[f"{model} [{config}]"] = spread(per_seed)
-    for a, b in ENSEMBLES:
-        name = f"mean of {a[0]} [{a[1]}] and {b[0]} [{b[1]}]"
+                    raise SystemExit(f"{name} seed {seed}: archzoo forecast gives MAPE {again:.4f}, the runs "
+                                     f"{per_seed[-1]:.4f}")
+            rows[name] = spread(per_seed)
+    for pair in ENSEMBLES:
+        a, b = (f"{model} [{config}]" for model, config in pair)
+        name = f"mean of {a} and {b}"
         forecasts[name] = [(x + y) / 2 for x, y in zip(forecasts[a], forecasts[b], strict=True)]
         rows[name] = spread([_mape(x, truth) for x in forecasts[name]])
         val_forecasts[name] = [(x + y) / 2 for x, y in zip(val_forecasts[a], val_forecasts[b], strict=True)]
@@ -288,20 +289,16 @@ def _chosen_by_validation(forecasts: dict, val_forecasts: dict, val_truth: np.nd
     6 months after the origin is the one scored. (MAPE over the block of each seed, how often each was chosen)."""
     names = list(forecasts)
     n_seeds = len(forecasts[names[0]])
-    per_seed, counts = [], dict.fromkeys(map(_name, names), 0)
+    per_seed, counts = [], dict.fromkeys(names, 0)
     for seed in range(n_seeds):
         chosen = []
         for k in range(len(truth) // 6):
             at = slice(6 * k, 6 * k + 6)
             best = min(names, key=lambda n: mape(val_forecasts[n][seed][at], val_truth[at]))
-            counts[_name(best)] += 1
+            counts[best] += 1
             chosen.append(forecasts[best][seed][at])
         per_seed.append(mape(np.concatenate(chosen), truth))
     return spread(per_seed), {n: c for n, c in counts.items() if c}
-
-
-def _name(key: tuple[str, str] | str) -> str:
-    return key if isinstance(key, str) else f"{key[0]} [{key[1]}]"
 
 
 def part_refit_1955_1957(runs: Path) -> dict:
