@@ -11,13 +11,15 @@ Parts (each writes its figures into docs/results/nas.{md,json}; runs are kept in
 - ``retrain``: the best candidate of the evolution searches at ``--minutes`` (of the seeds whose runs are in
   ``--runs``), retrained with lenet5_modern's default recipe
   (`archzoo train nas:RUN#T --data fashion-mnist`), beside lenet5_modern itself trained by the same recipe in the
-  same part: test accuracy, parameters, MACs. ``retrain-random``: the same for the random searches' best.
+  same part: test accuracy, parameters, MACs; kept per budget like ``macro``. ``retrain-random``: the same for
+  the random searches' best.
 - ``cell``: random search and evolution on the NAS-Bench-201 cell space, ``--cell-trials`` trials each.
 - ``proxies``: Spearman's rank correlation of synflow and NASWOT with the trained validation accuracy over the
   distinct cells of the cell space's random search (and the macro space's).
 
     python benchmarks/nas.py --parts macro retrain cell proxies --minutes 8 --cell-trials 60
     python benchmarks/nas.py --parts macro --minutes 60 --seeds 0 --strategies evolution random
+    python benchmarks/nas.py --parts retrain retrain-random --minutes 60
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from archzoo.cli import main as archzoo
 from archzoo.engine.trainer import is_run_dir
 from archzoo.nas import read_trials
 from archzoo.nas.report import best_so_far
+from archzoo.registry import model_macs
 
 PARTS = ("macro", "retrain", "retrain-random", "cell", "proxies")
 FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
@@ -82,11 +85,11 @@ def _search_name(minutes: float, strategy: str, seed: int) -> str:
     return f"macro-{_budget(minutes)}min-{strategy}-s{seed}"
 
 
-def _macro_budgets() -> dict:
-    """The macro searches already in docs/results/nas.json, by budget: seeds measured by earlier invocations (a
-    60-minute budget fits a seed pair per invocation, not all of them)."""
+def _budgets(part: str) -> dict:
+    """A part's figures already in docs/results/nas.json, by budget: seeds and retrainings measured by earlier
+    invocations (a 60-minute budget fits a seed pair per invocation, not all of them)."""
     previous = RESULTS / "nas.json"
-    return json.loads(previous.read_text())["results"].get("macro", {}).get("budgets", {}) if previous.is_file() else {}
+    return json.loads(previous.read_text())["results"].get(part, {}).get("budgets", {}) if previous.is_file() else {}
 
 
 def _steps(curve: list[list[float]]) -> list[list[float]]:
@@ -97,7 +100,7 @@ def _steps(curve: list[list[float]]) -> list[list[float]]:
 def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: tuple[str, ...]) -> dict:
     common = ("--space", "macro", "--data", "fashion-mnist", "--max-time", str(minutes * 60), "--max-params",
               str(LENET_PARAMS), "--workers", "2", "--threads", "1")
-    rows = dict(_macro_budgets().get(_budget(minutes), {}).get("runs", {}))
+    rows = dict(_budgets("macro").get(_budget(minutes), {}).get("runs", {}))
     for strategy in strategies:
         for seed in seeds if strategy != "reinforce" else [s for s in seeds if s == 0]:  # REINFORCE: seed 0 only
             out = runs / _search_name(minutes, strategy, seed)
@@ -116,7 +119,7 @@ def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: t
             sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else None
             budget[strategy] = {"mean_best_val": mean, "sd_best_val": sd, "seeds": len(vals)}
     plot_best_so_far(rows, minutes, FIGURES / _figure_name(minutes))
-    return {"budgets": {**_macro_budgets(), _budget(minutes): budget}}
+    return {"budgets": {**_budgets("macro"), _budget(minutes): budget}}
 
 
 def _figure_name(minutes: float) -> str:
@@ -151,32 +154,34 @@ def plot_best_so_far(rows: dict, minutes: float, path: Path) -> None:
     plt.close(fig)
 
 
-def part_retrain(runs: Path, minutes: float, strategies: tuple[str, ...] = ("evolution",)) -> dict:
-    """The best of each strategy's searches at this budget (over the seeds whose runs are here), retrained."""
-    out: dict = {"minutes": minutes}
+def part_retrain(runs: Path, minutes: float, strategy: str = "evolution") -> dict:
+    """The best of the strategy's searches at this budget (over the seeds whose runs are here), retrained beside
+    lenet5_modern; the retrainings of other budgets measured earlier are kept."""
+    out: dict = {"minutes": minutes, "machine": machine(), "date": stamp()}
     lenet = train("lenet5_modern", runs / "retrain-lenet5_modern")
     out["lenet5_modern"] = {"test_accuracy": lenet["metrics"]["test"]["accuracy"], "params": lenet["params"],
-                            "wall_s": lenet["wall_time_s"], "arch": "LeNet-5 (ReLU, max-pool)"}
-    for strategy in strategies:
-        candidates = []
-        for seed in SEEDS:
-            summary = runs / _search_name(minutes, strategy, seed) / "summary.json"
-            if summary.is_file() and (s := json.loads(summary.read_text()))["best"]:
-                candidates.append((s["best"]["val_accuracy"], seed, s["best"]))
-        if not candidates:
-            raise SystemExit(f"no finished {strategy} search of {minutes:g} minutes in {runs}: run --parts macro first")
-        val, seed, best = max(candidates, key=lambda c: c[0])
-        source = runs / _search_name(minutes, strategy, seed)
-        summary = train(f"nas:{source}#{best['trial']}", runs / f"retrain-{_budget(minutes)}min-{strategy}-best")
-        out[f"{strategy}_best"] = {"test_accuracy": summary["metrics"]["test"]["accuracy"], "params": summary["params"],
-                                   "macs": best["macs"], "wall_s": summary["wall_time_s"], "arch": best["arch"],
-                                   "search": source.name, "trial": best["trial"], "search_val": val,
-                                   "seeds_compared": sorted(c[1] for c in candidates)}
-    return out
+                            "macs": model_macs("lenet5_modern", (1, 28, 28)), "wall_s": lenet["wall_time_s"],
+                            "arch": "LeNet-5 (ReLU, max-pool)"}
+    candidates = []
+    for seed in SEEDS:
+        summary = runs / _search_name(minutes, strategy, seed) / "summary.json"
+        if summary.is_file() and (s := json.loads(summary.read_text()))["best"]:
+            candidates.append((s["best"]["val_accuracy"], seed, s["best"]))
+    if not candidates:
+        raise SystemExit(f"no finished {strategy} search of {minutes:g} minutes in {runs}: run --parts macro first")
+    val, seed, best = max(candidates, key=lambda c: c[0])
+    source = runs / _search_name(minutes, strategy, seed)
+    summary = train(f"nas:{source}#{best['trial']}", runs / f"retrain-{_budget(minutes)}min-{strategy}-best")
+    out[f"{strategy}_best"] = {"test_accuracy": summary["metrics"]["test"]["accuracy"], "params": summary["params"],
+                               "macs": best["macs"], "wall_s": summary["wall_time_s"], "arch": best["arch"],
+                               "search": source.name, "trial": best["trial"], "search_val": val,
+                               "seeds_compared": sorted(c[1] for c in candidates)}
+    return {"budgets": {**_budgets("retrain" if strategy == "evolution" else f"retrain-{strategy}"),
+                        _budget(minutes): out}}
 
 
 def part_retrain_random(runs: Path, minutes: float) -> dict:
-    return part_retrain(runs, minutes, ("random",))
+    return part_retrain(runs, minutes, "random")
 
 
 def part_cell(runs: Path, minutes: float, trials: int) -> dict:
@@ -242,21 +247,24 @@ def markdown(results: dict, metas: dict) -> str:
                     lines.append(f"| {strategy} | {f['seeds']} | {_pct(f['mean_best_val'])} | {sd} |")
             lines += ["", f"![best so far, {budget} minutes](../figures/{_figure_name(float(budget))})", ""]
     if "retrain" in results:
-        r = results["retrain"]
         lines += ["## The best candidates retrained beside LeNet-5", "", *measured(metas, "retrain"),
-                  f"The best candidate of the {r.get('minutes', 8):g}-minute searches. "
                   "lenet5_modern's default recipe (12 epochs, AdamW 2e-3, one-cycle, batch 64, 55,000 training "
-                  "images) for each network; test accuracy on the 10,000 test images.", "",
-                  "| network | test accuracy | parameters | training wall time | architecture |",
-                  "|---|---:|---:|---:|---|"]
-        rival = results.get("retrain-random", {})
-        rows = {**r, **(rival if rival.get("minutes", 8) == r.get("minutes", 8) else {})}
-        for key in ("lenet5_modern", "evolution_best", "random_best"):
-            if key in rows:
-                f = rows[key]
-                lines.append(f"| {key.replace('_best', ' search, best')} | {_pct(f['test_accuracy'])} | "
-                             f"{f['params']:,} | {f['wall_s']:.0f} s | {_code(f['arch'])} |")
-        lines.append("")
+                  "images) for each network; test accuracy on the 10,000 test images. The line above names only the "
+                  "invocation that wrote this part last; each budget's machine is under its heading.", ""]
+        rivals = results.get("retrain-random", {}).get("budgets", {})
+        for budget, r in sorted(results["retrain"]["budgets"].items(), key=lambda kv: -float(kv[0])):
+            rows = {**r, **rivals.get(budget, {})}
+            lines += [f"### The best of the {budget}-minute searches", "",
+                      f"Measured {r['date']} on {r['machine']}.", "",
+                      "| network | test accuracy | parameters | MACs | training wall time | architecture |",
+                      "|---|---:|---:|---:|---:|---|"]
+            for key in ("lenet5_modern", "evolution_best", "random_best"):
+                if key in rows:
+                    f = rows[key]
+                    macs = f"{f['macs'] / 1e6:.2f}M" if "macs" in f else "-"
+                    lines.append(f"| {key.replace('_best', ' search, best')} | {_pct(f['test_accuracy'])} | "
+                                 f"{f['params']:,} | {macs} | {f['wall_s']:.0f} s | {_code(f['arch'])} |")
+            lines.append("")
     if "cell" in results:
         r = results["cell"]
         lines += ["## NAS-Bench-201 cell space", "", *measured(metas, "cell"),
