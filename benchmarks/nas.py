@@ -261,9 +261,9 @@ def markdown(results: dict, metas: dict) -> str:
             for key in ("lenet5_modern", "evolution_best", "random_best"):
                 if key in rows:
                     f = rows[key]
-                    macs = f"{f['macs'] / 1e6:.2f}M" if "macs" in f else "-"
                     lines.append(f"| {key.replace('_best', ' search, best')} | {_pct(f['test_accuracy'])} | "
-                                 f"{f['params']:,} | {macs} | {f['wall_s']:.0f} s | {_code(f['arch'])} |")
+                                 f"{f['params']:,} | {f['macs'] / 1e6:.2f}M | {f['wall_s']:.0f} s | "
+                                 f"{_code(f['arch'])} |")
             lines.append("")
     if "cell" in results:
         r = results["cell"]

@@ -121,7 +121,7 @@ def _train_one_and_two_processes(tmp_path: Path, args: list[str], env: dict[str,
                "--module", "archzoo.cli", "train", *args, "--device", "cpu", "--out", str(tmp_path / "two")]
     run = _run_group(command, env)
     if run is None:  # a rare stall of the two processes on localhost: said in the warnings summary, then once more
-        warnings.warn(f"torchrun {' '.join(args[:1])} stalled for {TORCHRUN_TIMEOUT_S} s and was run again",
+        warnings.warn(f"torchrun {args[0]} stalled for {TORCHRUN_TIMEOUT_S} s and was run again",
                       stacklevel=1)
         shutil.rmtree(tmp_path / "two", ignore_errors=True)
         run = _run_group(command, env)
