@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def run_parts(name: str, parts: list[str], measure: Callable[[str], dict],
         measured_now[part] = measure(part)
         print(f"{part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     meta = {"date": stamp(), "commit": git_commit(), "machine": machine(), "load": load_average(),
-            "command": f"python benchmarks/{name}.py " + " ".join(sys.argv[1:])}
+            "command": f"python benchmarks/{name}.py " + shlex.join(sys.argv[1:])}
     previous = RESULTS / f"{name}.json"  # read now, not at the start: another part may have finished meanwhile
     data = json.loads(previous.read_text()) if previous.is_file() else {"results": {}}
     data["results"].update(measured_now)

@@ -12,9 +12,11 @@ Parts:
             classes covered and class TV of 10,000 samples, beside the real-data floor and the VAEs vae_mlp and
             vae_conv trained in the same part with their recipes (the same evaluation by the same cached
             classifier: figures from another machine's classifier would not compare).
-  long      wgan_gp on gaussians25 for Gulrajani et al.'s 100,000 generator steps (1,282 passes; about 85 minutes of
-            one thread), the recipe otherwise: modes covered and high-quality share at the end and after every
-            pass (docs/figures/gan_long_wgan_gp_gaussians25.png). A run cut short is resumed.
+  long      the grid at longer budgets (--long NAME... picks the runs; the others' figures are kept): wgan_gp for
+            Gulrajani et al.'s 100,000 generator steps (1,282 passes; about 110 minutes of one thread), the recipe
+            otherwise; wgan_gp with Gulrajani et al.'s toy setup for 200 passes, and the minimax game on the same
+            networks and points: modes covered and high-quality share at the end and after every pass
+            (docs/figures/gan_long_*_gaussians25.png). A run cut short is resumed.
   stylegan  stylegan with its recipes on fashion-mnist-32 and orl-faces (64x64): a sample grid and a style-mixing
             grid of each (docs/figures/stylegan_*.png), and on Fashion-MNIST the truncation curve: fid_clf, kid_clf,
             classes covered and class TV of 10,000 samples at each psi of TRUNCATIONS.
@@ -29,11 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from _common import RESULTS, measured, run_parts
+from _common import RESULTS, machine, measured, run_parts, stamp
 
 FIGURES = RESULTS.parent / "figures"
 
@@ -51,9 +54,19 @@ MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "wgan_gp": ("wgan_gp", ()),
 }
 # the grid at Gulrajani et al.'s own length: 100,000 generator steps (1,282 passes of 78 steps over the 100,000
-# points), the recipe's networks and rates otherwise
-LONG_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "wgan_gp, 100,000 generator steps": ("wgan_gp", "gaussians25", ("--epochs", "1282")),
+# points), the recipe's networks and rates otherwise; then Gulrajani et al.'s toy setup (their gan_toy.py: a code z
+# of 2 rather than Metz et al.'s 256, the points divided by 2.828, a penalty of 0.1, Adam betas (0.5, 0.9)) at 5e-4
+# for 200 passes, and beside it the survey's minimax game on the same networks and points (gan_mlp's mixture
+# recipe otherwise: one D step of 256 per G step at 1e-3), the same 200 passes
+_TOY = ("--epochs", "200", "--set", "model.latent_dim=2", "--set", "model.point_scale=2.828")
+# name -> (run directory, also the figure's name; model, data, options)
+LONG_RUNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "wgan_gp, 100,000 generator steps": ("wgan_gp", "wgan_gp", "gaussians25", ("--epochs", "1282")),
+    "wgan_gp, toy setup of Gulrajani et al.": ("wgan_gp_toy", "wgan_gp", "gaussians25",
+                                              (*_TOY, "--set", "gp_lambda=0.1", "--set", "beta1=0.5", "--set",
+                                               "lr=5e-4")),
+    "gan_mlp, minimax, the same networks and points": ("gan_mlp_minimax_toy", "gan_mlp", "gaussians25",
+                                                       (*_TOY, "--set", "gan_loss=minimax")),
 }
 FASHION_MODELS = ("gan_mlp", "dcgan", "wgan", "wgan_gp", "gman")
 FASHION_VAES = ("vae_mlp", "vae_conv")  # the autoencoder issue's generators, judged beside the GANs
@@ -93,12 +106,16 @@ def part_mixtures(runs: Path) -> dict:
     return out
 
 
-def part_long(runs: Path) -> dict:
+def part_long(runs: Path, names: list[str]) -> dict:
+    """The long runs ``names`` (each with its own machine and date); the others' figures measured earlier are
+    kept (the 100,000-step run takes hours)."""
     from archzoo.data import load_dataset
 
-    out: dict = {}
-    for name, (model, data, options) in LONG_RUNS.items():
-        run = runs / data / f"{model}-long"
+    previous = RESULTS / "gans.json"
+    out: dict = json.loads(previous.read_text())["results"].get("long", {}) if previous.is_file() else {}
+    for name in names:
+        short, model, data, options = LONG_RUNS[name]
+        run = runs / data / f"{short}-long"
         summary = archzoo_train(model, data, run, *options)
         s = summary["metrics"]["samples"]
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -108,10 +125,11 @@ def part_long(runs: Path) -> dict:
         out[name] = {"model": model, "data": data, "options": list(options), "modes_covered": s["modes_covered"],
                      "modes": s["modes"], "high_quality": s["high_quality"], "train_s": training_seconds(run),
                      "epochs": summary["epochs_done"], "generator_steps": summary["epochs_done"] * per_pass,
-                     "params": summary["params"], "curve": curve}
+                     "params": summary["params"], "machine": machine(), "date": stamp(), "curve": curve}
         long_figure(name, curve, s["modes"], f"passes over the {points:,} points ({per_pass} generator steps each)",
-                    FIGURES / f"gan_long_{model}_{data}.png")
-    return out
+                    FIGURES / f"gan_long_{short}_{data}.png")
+        shutil.copyfile(run / "figures" / "samples.png", FIGURES / f"gan_long_{short}_{data}_samples.png")
+    return {name: out[name] for name in LONG_RUNS if name in out}
 
 
 def long_figure(name: str, curve: list, modes_total: int, xlabel: str, path: Path) -> Path:
@@ -247,12 +265,15 @@ def markdown(results: dict, metas: dict) -> str:
                   f"evaluation a pass: {accuracy}. Samples: [{r['figure']}](../{r['figure']}).",
                   ""]
     if "long" in results:
-        lines += ["## The grid at the paper's length", "", *measured(metas, "long"),
-                  "| model | data | generator steps | modes covered | high quality | time |",
-                  "|---|---|---:|---:|---:|---:|"]
+        lines += ["## The grid at longer budgets", "", *measured(metas, "long"),
+                  "Each row's options are in docs/results/gans.json; the line above names only the invocation that "
+                  "wrote this part last.", "",
+                  "| run | data | passes | generator steps | modes covered | high quality | time | measured on |",
+                  "|---|---|---:|---:|---:|---:|---:|---|"]
         for name, r in results["long"].items():
-            lines.append(f"| {name} | {r['data']} | {r['generator_steps']:,} | {r['modes_covered']} of {r['modes']} | "
-                         f"{r['high_quality']:.1%} | {r['train_s']:.0f} s |")
+            lines.append(f"| {name} | {r['data']} | {r['epochs']:,} | {r['generator_steps']:,} | "
+                         f"{r['modes_covered']} of {r['modes']} | {r['high_quality']:.1%} | {r['train_s']:.0f} s | "
+                         f"{r['date'][:10]}, {r['machine'].split(',')[0]} |")
         lines.append("")
     if "fashion" in results:
         rows = results["fashion"]
@@ -295,13 +316,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     p.add_argument("--runs", default="runs/gans", help="where the runs are kept (reused when finished)")
+    p.add_argument("--long", nargs="+", choices=list(LONG_RUNS), default=list(LONG_RUNS), metavar="NAME",
+                   help="the long part's runs to make now (default all; the others' earlier figures are kept): "
+                        + "; ".join(LONG_RUNS))
     args = p.parse_args()
     runs = Path(args.runs)
     if {"fashion", "stylegan"} & set(args.parts):  # the feature classifier of metrics.samples, trained once, first
         from archzoo.analysis.generated import feature_classifier
 
         feature_classifier("fashion-mnist", progress=False)
-    run_parts("gans", args.parts, lambda part: globals()[f"part_{part.replace('-', '_')}"](runs), markdown)
+    run_parts("gans", args.parts, lambda part: part_long(runs, args.long) if part == "long" else
+              globals()[f"part_{part.replace('-', '_')}"](runs), markdown)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,23 @@ def test_each_loss_trains_a_few_steps(name: str, tmp_path: Path) -> None:
         assert out["loss_g"] < 0
 
 
+def test_point_scale_puts_both_networks_at_unit_scale() -> None:
+    """G's output is the unscaled network's times s and D sees x / s: the same weights make the same game in data
+    units; an image GAN (s = 1) is unchanged."""
+    small = dict(data_shape=(2,), latent_dim=2, g_hidden=(16,), d_hidden=(16,), out_act="none")
+    plain = create_model("wgan_gp", **small)
+    scaled = create_model("wgan_gp", **small, point_scale=2.828)
+    scaled.load_state_dict(plain.state_dict())
+    z, x = torch.randn(7, 2), 3 * torch.randn(7, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(scaled(z, mode="generate"), 2.828 * plain(z, mode="generate"))
+        torch.testing.assert_close(scaled(x, mode="discriminate"), plain(x / 2.828, mode="discriminate"))
+        torch.testing.assert_close(scaled.sample(5, torch.Generator().manual_seed(0)),
+                                   2.828 * plain.sample(5, torch.Generator().manual_seed(0)))
+    with pytest.raises(ValueError, match="point_scale"):
+        create_model("wgan_gp", **small, point_scale=0.0)
+
+
 def test_weight_clipping_holds_after_a_step(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path, gan_loss="wasserstein", clip_value=0.01, critic_steps=2, lr=0.5, optimizer="sgd")
     task, model, optimizers, batch = _one_step(cfg)
@@ -368,6 +385,7 @@ def test_diffaugment_is_what_d_sees_in_both_steps(tmp_path: Path, monkeypatch) -
                                                                               "color, translation, cutout")),
     (["train", "gan_mlp", "--data", "gaussians8", "--set", "diffaugment=cutout"], ("these data are points",)),
     (["train", "gman", "--data", "gaussians8", "--set", "model.combine=max"], ("choose one of: mean, softmax",)),
+    (["train", "wgan_gp", "--data", "gaussians8", "--set", "model.point_scale=-2"], ("point_scale", "positive")),
     (["train", "gan_mlp", "--data", "gaussians8", "--set", "unhealthy_patience=-1"], ("unhealthy_patience",)),
 ])
 def test_bad_settings_are_one_line(argv: list[str], needles: tuple[str, ...], cli_fails, tmp_path: Path) -> None:

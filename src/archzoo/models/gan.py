@@ -18,7 +18,10 @@ one raw score per sample (a logit: the task applies the sigmoid where the loss n
 the log-probabilities are computed stably). Deviations from Goodfellow et al.'s MNIST networks: z is
 Gaussian, not uniform; D uses LeakyReLU and no dropout instead of maxout units with dropout.
 Output activation: ``tanh`` for images (the adversarial task then scales pixels to [-1, 1]), ``sigmoid``
-(pixels kept in [0, 1], as Goodfellow et al.) or ``none`` (a linear output: 2-D points).
+(pixels kept in [0, 1], as Goodfellow et al.) or ``none`` (a linear output: 2-D points). ``point_scale`` s
+puts both networks at unit scale on points of another scale: G's output is multiplied by s and D's input
+divided by it, so samples and the data stay in the data's units (Gulrajani et al.'s toy runs divide the grid of
+25 Gaussians by 2.828, its points' root mean square; s = 1 leaves the networks as they are).
 
 ``dcgan`` (:class:`DCGAN`) keeps this interface with Radford et al.'s convolutional networks for 28, 32 and 64
 pixel images.
@@ -59,8 +62,11 @@ class GANConfig:
     d_hidden: tuple[int, ...] = (240, 240)
     out_act: str = "tanh"
     ema: bool = False
+    point_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if not (self.point_scale > 0 and math.isfinite(self.point_scale)):
+            raise ValueError(f"point_scale (the data's scale) must be a positive number, got {self.point_scale}")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim (the size of the noise z) must be at least 1, got {self.latent_dim}")
         if not self.data_shape or min(self.data_shape) < 1:
@@ -89,9 +95,11 @@ class Generator(nn.Module):
         self.data_shape = tuple(cfg.data_shape)
         sizes = [cfg.latent_dim, *cfg.g_hidden, math.prod(cfg.data_shape)]
         self.net = nn.Sequential(*_layers(sizes, nn.ReLU), OUT_ACTIVATIONS[cfg.out_act]())
+        self.scale = cfg.point_scale
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z).view(len(z), *self.data_shape)  # (B, *data_shape)
+        out = self.net(z).view(len(z), *self.data_shape)  # (B, *data_shape)
+        return out * self.scale if self.scale != 1 else out
 
 
 class Discriminator(nn.Module):
@@ -101,9 +109,11 @@ class Discriminator(nn.Module):
         super().__init__()
         sizes = [math.prod(cfg.data_shape), *cfg.d_hidden, 1]
         self.net = nn.Sequential(*_layers(sizes, nn.LeakyReLU, negative_slope=0.2))
+        self.scale = cfg.point_scale
 
     def forward(self, x: Tensor, groups: int = 1) -> Tensor:  # no batch statistics: groups change nothing
-        return self.net(x.flatten(1)).squeeze(1)  # (B,)
+        x = x.flatten(1)
+        return self.net(x / self.scale if self.scale != 1 else x).squeeze(1)  # (B,)
 
 
 class GAN(nn.Module):
