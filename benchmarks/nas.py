@@ -20,6 +20,7 @@ Parts (each writes its figures into docs/results/nas.{md,json}; runs are kept in
     python benchmarks/nas.py --parts macro retrain cell proxies --minutes 8 --cell-trials 60
     python benchmarks/nas.py --parts macro --minutes 60 --seeds 0 --strategies evolution random
     python benchmarks/nas.py --parts retrain retrain-random --minutes 60
+    python benchmarks/nas.py --parts macro --minutes 60 --seeds 0 --strategies reinforce --trials 457
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def train(model: str, out: Path, *args: str) -> dict:
 
 def _row(s: dict) -> dict:
     best = s["best"] or {}
-    return {"trials": s["trials_done"], "status": s["status"], "wall_s": s["wall_time_s"],
+    return {"trials": s["trials_done"], "repeats": s.get("cached", 0), "status": s["status"],
+            "wall_s": s["wall_time_s"],
             "best_val": best.get("val_accuracy"), "best_trial": best.get("trial"), "best_params": best.get("params"),
             "best_macs": best.get("macs"), "best_arch": best.get("arch"),
             "strategy_settings": s["strategy_settings"]}
@@ -81,8 +83,8 @@ def _budget(minutes: float) -> str:
     return f"{minutes:g}"
 
 
-def _search_name(minutes: float, strategy: str, seed: int) -> str:
-    return f"macro-{_budget(minutes)}min-{strategy}-s{seed}"
+def _search_name(minutes: float, strategy: str, seed: int, trials: int = 0) -> str:
+    return f"macro-{f'{trials}trials' if trials else f'{_budget(minutes)}min'}-{strategy}-s{seed}"
 
 
 def _budgets(part: str) -> dict:
@@ -97,19 +99,28 @@ def _steps(curve: list[list[float]]) -> list[list[float]]:
     return [pt for i, pt in enumerate(curve) if i == 0 or i == len(curve) - 1 or pt[1] > curve[i - 1][1]]
 
 
-def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: tuple[str, ...]) -> dict:
-    common = ("--space", "macro", "--data", "fashion-mnist", "--max-time", str(minutes * 60), "--max-params",
-              str(LENET_PARAMS), "--workers", "2", "--threads", "1")
+def part_macro(runs: Path, minutes: float, seeds: tuple[int, ...], strategies: tuple[str, ...],
+               trials: int = 0) -> dict:
+    """The searches of one budget. ``trials`` > 0 gives the searches run now that many trials instead of the wall
+    time (capped at twice it): the budget to use on a machine slower than the one its other searches ran on, since
+    a trial's work is fixed (2 epochs) and only their number depends on the machine (and on what else it runs)."""
+    budget_args = ("--trials", str(trials), "--max-time", str(2 * minutes * 60)) if trials else (
+        "--max-time", str(minutes * 60))
+    common = ("--space", "macro", "--data", "fashion-mnist", *budget_args, "--max-params", str(LENET_PARAMS),
+              "--workers", "2", "--threads", "1")
     rows = dict(_budgets("macro").get(_budget(minutes), {}).get("runs", {}))
     for strategy in strategies:
         for seed in seeds if strategy != "reinforce" else [s for s in seeds if s == 0]:  # REINFORCE: seed 0 only
-            out = runs / _search_name(minutes, strategy, seed)
+            out = runs / _search_name(minutes, strategy, seed, trials)
             s = search(out, *common, "--strategy", strategy, "--seed", str(seed))
             records = read_trials(out)
             curve = _steps([[round(r["elapsed_s"] / 60, 3), b] for r, b in
                             zip(records, best_so_far(records), strict=True) if b == b])  # from the first that finished
-            rows[f"{strategy}-s{seed}"] = {"strategy": strategy, "seed": seed, **_row(s), "machine": machine(),
-                                           "date": stamp(), "curve": curve}
+            row = {"strategy": strategy, "seed": seed, **_row(s), "machine": machine(), "date": stamp(),
+                   "curve": curve}
+            if trials:
+                row["trial_budget"] = trials
+            rows[f"{strategy}-s{seed}"] = row
     rows = dict(sorted(rows.items(), key=lambda kv: (STRATEGIES.index(kv[1]["strategy"]), kv[1]["seed"])))
     budget: dict = {"minutes": minutes, "runs": rows}
     for strategy in STRATEGIES:
@@ -138,10 +149,12 @@ def plot_best_so_far(rows: dict, minutes: float, path: Path) -> None:
     for row in rows.values():
         if "curve" not in row:  # measured before the curves were kept
             continue
+        label = row["strategy"] + (f" ({row['trial_budget']} trials, slower machine)" if row.get("trial_budget")
+                                   else "")
         ax.step([c[0] for c in row["curve"]], [c[1] for c in row["curve"]], where="post",
-                color=colours[row["strategy"]], alpha=0.8,
-                label=None if row["strategy"] in labelled else row["strategy"])
-        labelled.add(row["strategy"])
+                color=colours[row["strategy"]], alpha=0.8, linestyle="--" if row.get("trial_budget") else "-",
+                label=None if label in labelled else label)
+        labelled.add(label)
     if not labelled:
         plt.close(fig)
         return
@@ -239,6 +252,14 @@ def markdown(results: dict, metas: dict) -> str:
                 lines.append(f"| {row['strategy']} | {row['seed']} | {row['trials']} | {_pct(row['best_val'])} | "
                              f"{row['best_params']:,} | {row['best_macs'] / 1e6:.2f}M | {_code(row['best_arch'])} | "
                              f"{where} |")
+            for row in r["runs"].values():
+                if row.get("trial_budget"):
+                    lines += ["", f"{row['strategy']} (seed {row['seed']}) had a budget of {row['trial_budget']} "
+                              f"trials rather than {budget} minutes (`--trials {row['trial_budget']}`), because its "
+                              f"machine runs a trial more slowly than the one of the other rows; it took "
+                              f"{row['wall_s'] / 60:.0f} minutes. {row['repeats']} of its trials proposed an "
+                              f"encoding it had already tried (its result reused, not trained again), so it trained "
+                              f"{row['trials'] - row['repeats']} candidates."]
             lines += ["", "| strategy | seeds | mean best val. accuracy | sd |", "|---|---:|---:|---:|"]
             for strategy in STRATEGIES:
                 if strategy in r:
@@ -297,6 +318,10 @@ def main() -> None:
                         "budget are kept")
     p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES),
                    help="strategies of the macro searches to run now (default all three)")
+    p.add_argument("--trials", type=int, default=0,
+                   help="macro: give the searches run now this many trials instead of --minutes of wall time (capped "
+                        "at twice it), kept under --minutes' budget: for a machine slower than the one that budget's "
+                        "other searches ran on (their mean trial count is the fair figure)")
     p.add_argument("--cell-trials", type=int, default=60, help="trials per cell-space search (default 60)")
     args = p.parse_args()
     runs = Path(args.runs)
@@ -305,7 +330,7 @@ def main() -> None:
         if part == "cell":
             return part_cell(runs, args.minutes, args.cell_trials)
         if part == "macro":
-            return part_macro(runs, args.minutes, tuple(args.seeds), tuple(args.strategies))
+            return part_macro(runs, args.minutes, tuple(args.seeds), tuple(args.strategies), args.trials)
         return globals()[f"part_{part.replace('-', '_')}"](runs, args.minutes)
 
     run_parts("nas", args.parts, measure, markdown)
