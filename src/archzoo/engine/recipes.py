@@ -229,9 +229,10 @@ RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=80, batch_size=32, r
 # along the square's edges; wgan and wgan_gp, at 1e-4 and 5e-5 with 1,560 generator steps, are still a blob
 # over the plane (Gulrajani et al. run 100,000; a 1e-3 rate, penalties of 10 and 0.1, batches of 320 and 1,280,
 # beta1 0 and 0.5, a moving average and a linear decay did not gather them within a CPU budget). Gulrajani et al.'s
-# own toy setup does, given 200 passes: a code of 2 (model.latent_dim=2), the points at unit scale
-# (model.point_scale=2.828), gp_lambda 0.1, beta1 0.5, lr 5e-4: 25 of 25 modes, 78% of high quality; the minimax
-# game on those networks and points covers the 25 too, with 96% (benchmarks/gans.py --parts long, docs/gans.md).
+# own toy setup does: a code of 2 (model.latent_dim=2), the points at unit scale (model.point_scale=2.828),
+# gp_lambda 0.1, beta1 0.5, lr 5e-4: 25 of 25 modes with 78% of high quality after 200 passes, 89% after 400; the
+# minimax game on those networks and points covers the 25 too, with 96% after 200 (benchmarks/gans.py --parts long,
+# docs/gans.md).
 _MIXTURES = ("gaussians25", "gaussians8")
 _MIXTURE_NETS = {"latent_dim": 256, "g_hidden": (128, 128), "d_hidden": (128, 128)}
 _MIXTURE_RUNS = {"gan_mlp": dict(batch_size=256, lr=1e-3), "gman": dict(batch_size=256, lr=1e-3),
