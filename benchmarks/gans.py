@@ -17,6 +17,9 @@ Parts:
             otherwise; wgan_gp with Gulrajani et al.'s toy setup for 200 passes, and the minimax game on the same
             networks and points: modes covered and high-quality share at the end and after every pass
             (docs/figures/gan_long_*_gaussians25.png). A run cut short is resumed.
+  fashion-ema  wgan_gp and dcgan (--ema MODEL... picks them) on Fashion-MNIST by their recipes and with a moving
+            average of G's weights for sampling (--set ema=0.999), judged by the same classifier: fid_clf, kid_clf,
+            classes covered and class TV of 10,000 samples.
   stylegan  stylegan with its recipes on fashion-mnist-32 and orl-faces (64x64): a sample grid and a style-mixing
             grid of each (docs/figures/stylegan_*.png), and on Fashion-MNIST the truncation curve: fid_clf, kid_clf,
             classes covered and class TV of 10,000 samples at each psi of TRUNCATIONS.
@@ -40,7 +43,7 @@ from _common import RESULTS, machine, measured, run_parts, stamp
 
 FIGURES = RESULTS.parent / "figures"
 
-PARTS = ("mixtures", "long", "fashion", "stylegan", "faces-diffaugment")
+PARTS = ("mixtures", "long", "fashion", "fashion-ema", "stylegan", "faces-diffaugment")
 MIXTURES = ("gaussians25", "gaussians8")
 # name -> (model, options): the game's losses on gan_mlp's networks and recipe, then the remedies' own recipes
 MIXTURE_RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -72,6 +75,7 @@ LONG_RUNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
                                                        ("--epochs", "200", *_TOY, "--set", "gan_loss=minimax")),
 }
 FASHION_MODELS = ("gan_mlp", "dcgan", "wgan", "wgan_gp", "gman")
+EMA_MODELS = ("wgan_gp", "dcgan")  # the Fashion-MNIST GANs whose recipes sample from G itself
 FASHION_VAES = ("vae_mlp", "vae_conv")  # the autoencoder issue's generators, judged beside the GANs
 STYLEGAN_DATA = ("fashion-mnist-32", "orl-faces")
 TRUNCATIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
@@ -191,6 +195,22 @@ def part_fashion(runs: Path) -> dict:
     return out
 
 
+def part_fashion_ema(runs: Path, models: list[str]) -> dict:
+    """Each of ``models`` on Fashion-MNIST by its recipe and with a moving average of G's weights for sampling
+    (``ema`` 0.999, the rest the recipe's), judged by the same classifier in the same part; the models measured
+    by earlier invocations are kept."""
+    previous = RESULTS / "gans.json"
+    out: dict = json.loads(previous.read_text())["results"].get("fashion-ema", {}) if previous.is_file() else {}
+    for model in models:
+        out[model] = {}
+        for name, options in (("recipe", ()), ("ema 0.999", ("--set", "ema=0.999"))):
+            run = runs / "fashion-mnist" / (f"{model}-ema" if options else model)
+            summary = archzoo_train(model, "fashion-mnist", run, *options)
+            out[model][name] = {**summary["metrics"]["samples"], "train_s": training_seconds(run),
+                                "epochs": summary["epochs_done"], "machine": machine(), "date": stamp()}
+    return out
+
+
 def archzoo_command(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "archzoo.cli", *args], check=True, stdout=subprocess.DEVNULL)
 
@@ -278,6 +298,19 @@ def markdown(results: dict, metas: dict) -> str:
                          f"{r['modes_covered']} of {r['modes']} | {r['high_quality']:.1%} | {r['train_s']:.0f} s | "
                          f"{r['date'][:10]}, {r['machine'].split(',')[0]} |")
         lines.append("")
+    if "fashion-ema" in results:
+        lines += ["## Fashion-MNIST: a moving average of G for sampling", "", *measured(metas, "fashion-ema"),
+                  "Each model by its recipe and with `--set ema=0.999`, the two judged by the same classifier; each "
+                  "model's machine and date are in its rows.", "",
+                  "| model | sampling from | epochs | training time | fid_clf | kid_clf | classes covered | class TV | "
+                  "measured on |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+        for model, pair in results["fashion-ema"].items():
+            for name, r in pair.items():
+                lines.append(f"| `{model}` | {'G' if name == 'recipe' else 'G, averaged (ema 0.999)'} | "
+                             f"{r['epochs']} | {r['train_s']:.0f} s | {r['fid_clf']:.2f} | {r['kid_clf']:.3f} | "
+                             f"{r['classes_covered']} | {r['class_tv']:.3f} | {r['date'][:10]}, "
+                             f"{r['machine'].split(',')[0]} |")
+            lines += classifier_line(next(iter(pair.values())))
     if "fashion" in results:
         rows = results["fashion"]
         first = next(iter(rows.values()))
@@ -322,13 +355,17 @@ def main() -> None:
     p.add_argument("--long", nargs="+", choices=list(LONG_RUNS), default=list(LONG_RUNS), metavar="NAME",
                    help="the long part's runs to make now (default all; the others' earlier figures are kept): "
                         + "; ".join(LONG_RUNS))
+    p.add_argument("--ema", nargs="+", choices=EMA_MODELS, default=list(EMA_MODELS), metavar="MODEL",
+                   help="the fashion-ema part's models to measure now (default: " + ", ".join(EMA_MODELS) + ")")
     args = p.parse_args()
     runs = Path(args.runs)
-    if {"fashion", "stylegan"} & set(args.parts):  # the feature classifier of metrics.samples, trained once, first
+    # the feature classifier of metrics.samples, trained once, first
+    if {"fashion", "fashion-ema", "stylegan"} & set(args.parts):
         from archzoo.analysis.generated import feature_classifier
 
         feature_classifier("fashion-mnist", progress=False)
-    run_parts("gans", args.parts, lambda part: part_long(runs, args.long) if part == "long" else
+    special = {"long": lambda: part_long(runs, args.long), "fashion-ema": lambda: part_fashion_ema(runs, args.ema)}
+    run_parts("gans", args.parts, lambda part: special[part]() if part in special else
               globals()[f"part_{part.replace('-', '_')}"](runs), markdown)
 
 
