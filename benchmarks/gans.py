@@ -14,8 +14,8 @@ Parts:
             classifier: figures from another machine's classifier would not compare).
   long      the grid at longer budgets (--long NAME... picks the runs; the others' figures are kept): wgan_gp for
             Gulrajani et al.'s 100,000 generator steps (1,282 passes; about 110 minutes of one thread), the recipe
-            otherwise; wgan_gp with Gulrajani et al.'s toy setup for 200 passes, and the minimax game on the same
-            networks and points: modes covered and high-quality share at the end and after every pass
+            otherwise; wgan_gp with Gulrajani et al.'s toy setup for 200 and 400 passes, and the minimax game on
+            the same networks and points for 200: modes covered and high-quality share at the end and after every pass
             (docs/figures/gan_long_*_gaussians25.png). A run cut short is resumed.
   fashion-ema  wgan_gp and dcgan (--ema MODEL... picks them) on Fashion-MNIST by their recipes and with a moving
             average of G's weights for sampling (--set ema=0.999), judged by the same classifier: fid_clf, kid_clf,
@@ -90,6 +90,12 @@ def archzoo_train(model: str, data: str, out: Path, *args: str) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+def kept(part: str) -> dict:
+    """A part's figures already in docs/results/gans.json (those of earlier invocations, kept beside new ones)."""
+    previous = RESULTS / "gans.json"
+    return json.loads(previous.read_text())["results"].get(part, {}) if previous.is_file() else {}
+
+
 def training_seconds(run: Path) -> float:
     """Wall seconds to the end of the last evaluation of a split (the final sample judging, split "samples",
     not included)."""
@@ -118,8 +124,7 @@ def part_long(runs: Path, names: list[str]) -> dict:
     kept (the 100,000-step run takes hours)."""
     from archzoo.data import load_dataset
 
-    previous = RESULTS / "gans.json"
-    out: dict = json.loads(previous.read_text())["results"].get("long", {}) if previous.is_file() else {}
+    out = kept("long")
     for name in names:
         short, model, data, options = LONG_RUNS[name]
         run = runs / data / f"{short}-long"
@@ -199,8 +204,7 @@ def part_fashion_ema(runs: Path, models: list[str]) -> dict:
     """Each of ``models`` on Fashion-MNIST by its recipe and with a moving average of G's weights for sampling
     (``ema`` 0.999, the rest the recipe's), judged by the same classifier in the same part; the models measured
     by earlier invocations are kept."""
-    previous = RESULTS / "gans.json"
-    out: dict = json.loads(previous.read_text())["results"].get("fashion-ema", {}) if previous.is_file() else {}
+    out = kept("fashion-ema")
     for model in models:
         out[model] = {}
         for name, options in (("recipe", ()), ("ema 0.999", ("--set", "ema=0.999"))):

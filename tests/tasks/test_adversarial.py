@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,18 @@ def test_exact_resume_with_ema(tmp_path: Path) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed["metrics"] == full["metrics"] | {"samples": {**full["metrics"]["samples"],
                                                                 "figure": resumed["metrics"]["samples"]["figure"]}}
+
+
+def test_a_moved_run_resumes_into_its_new_directory(tmp_path: Path) -> None:
+    """A run copied or moved elsewhere and resumed writes its figures there, not into the --out it started in."""
+    cut = train(_cfg(tmp_path / "first", epochs=2, max_time=1e-9), progress=False)
+    assert not cut["completed"]
+    moved = tmp_path / "moved"
+    shutil.move(tmp_path / "first" / "gan_mlp", moved)
+    summary = resume(moved, progress=False, overrides={"max_time": 0.0})
+    assert summary["completed"] and Path(summary["metrics"]["samples"]["figure"]) == moved / "figures" / "samples.png"
+    assert (moved / "figures" / "samples.png").is_file() and not (tmp_path / "first" / "gan_mlp").exists()
+    assert json.loads((moved / "config.json").read_text())["out"] == str(moved)
 
 
 @pytest.mark.slow

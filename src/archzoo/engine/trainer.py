@@ -79,6 +79,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> None:
         cfg.validate()
+        cfg.out = str(run_dir)  # what the run writes beside its checkpoints goes here, also in a run moved since
         self.cfg, self.run_dir, self.resume = cfg, run_dir, resume
         self.dist = distributed.from_env()
         self.device = resolve_device(cfg.device, self.dist.local_rank)
