@@ -227,6 +227,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from archzoo.tasks.language_model import sample_run
 
     task = latent.run_task(Path(args.run_dir))
+    if not args.ema and task != "adversarial":
+        raise ConfigError(f"--no-ema applies to GAN runs that kept a moving average of G; {args.run_dir} is a "
+                          f"{task} run")
     if task == "cycle_adversarial":  # image-to-image translation: translate, there and back
         from archzoo.tasks.adversarial_cycle import translate_run
 
@@ -240,7 +243,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if task in ("vae", "adversarial"):
         path, _ = latent.sample(Path(args.run_dir), n=64 if args.n is None else args.n, cls=args.cls,
                                 seed=args.seed, out=args.out, checkpoint=args.checkpoint, device=args.device,
-                                truncation=args.truncation)
+                                truncation=args.truncation, ema=args.ema)
         print(f"samples: {path}")
         return 0
     if task == "reconstruction":
@@ -291,7 +294,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
     path, _ = latent.interpolate(Path(args.run_dir), start=args.start, end=args.end, steps=args.steps,
                                  spherical=args.slerp, split=args.split, out=args.out, checkpoint=args.checkpoint,
-                                 device=args.device)
+                                 device=args.device, ema=args.ema)
     print(f"interpolation: {path}")
     return 0
 
@@ -301,7 +304,7 @@ def cmd_mix(args: argparse.Namespace) -> int:
 
     path, _ = latent.mix(Path(args.run_dir), rows=args.rows, cols=args.cols, styles=tuple(args.styles),
                          seed=args.seed, truncation=args.truncation, out=args.out, checkpoint=args.checkpoint,
-                         device=args.device)
+                         device=args.device, ema=args.ema)
     print(f"style mixing: {path}")
     return 0
 
@@ -494,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0: all)")
     s.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling: the smallest set with this mass")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     s.set_defaults(fn=cmd_sample)
@@ -526,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="index of the last image (a GAN run: the seed of the last code)")
     s.add_argument("--steps", type=int, default=10)
     s.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
+    s.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
 
     s = sub.add_parser("mix", help="a StyleGAN run's style-mixing grid: coarse, middle and fine styles from a "
                                    "second code")
@@ -537,6 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="psi in (0, 1] (1: none)")
     s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/mix.png)")
+    s.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
     _run_options(s)
     s.set_defaults(fn=cmd_mix)
 

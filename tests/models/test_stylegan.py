@@ -321,3 +321,24 @@ def test_the_mixing_grid_of_a_run(tmp_path: Path, real_data_root: Path, cli_fail
     assert main(["mix", str(out), "--styles", "middle", "--device", "cpu"]) == 0
     cli_fails(["mix", str(out), "--styles", "tiny"], "unknown style range", "coarse, middle, fine")
     cli_fails(["mix", str(out), "--rows", "0"], "--rows and --cols must be at least 1")
+
+
+@pytest.mark.slow
+def test_a_grown_run_samples_from_its_full_size(tmp_path: Path) -> None:
+    """On images best.safetensors is the latest evaluation's: D's loss, highest while D is weakest, would keep a
+    low-resolution stage of progressive growing, and `archzoo sample` would draw from it rather than from the
+    generator the run ended with."""
+    from safetensors.torch import load_file
+
+    from archzoo.analysis import latent
+
+    out = tmp_path / "r"
+    cfg = TrainConfig(model="stylegan", data="digits", out=str(out), epochs=3, subset=192, batch_size=32,
+                      optimizer="adam", lr=2e-3, beta1=0.0, beta2=0.99, schedule="constant", augment="none",
+                      device="cpu", model_overrides=dict(SMALL, progressive=True))  # 4x4, fading in 8x8, 8x8
+    summary = train(cfg, progress=False)
+    assert summary["best"] == {"metric": "epoch", "value": 3, "epoch": 3}
+    best, last = (load_file(str(out / "checkpoints" / f"{name}.safetensors")) for name in ("best", "last"))
+    assert all(torch.equal(best[k], last[k]) for k in last if k.startswith("model."))
+    model = latent.load_run(out, "sample", ("adversarial",), device="cpu").model
+    assert model.stage() == (8, 1.0)

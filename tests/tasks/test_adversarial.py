@@ -169,6 +169,24 @@ def test_ema_differs_from_the_live_generator_and_sampling_uses_it(tmp_path: Path
         assert torch.equal(drawn, model.generator_ema(z)) and not torch.equal(drawn, model.generator(z))
 
 
+def test_no_ema_draws_from_g_itself(tmp_path: Path, cli_fails) -> None:
+    from archzoo.analysis import latent
+
+    train(_cfg(tmp_path, ema=0.9), progress=False)
+    run = tmp_path / "gan_mlp"
+    _, averaged = latent.sample(run, n=16, seed=1, out=tmp_path / "a.png", device="cpu")
+    _, live = latent.sample(run, n=16, seed=1, out=tmp_path / "g.png", device="cpu", ema=False)
+    model = latent.load_run(run, "sample", ("adversarial",), device="cpu").model
+    z = torch.randn(16, model.latent_dim, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(live, model.generator(z))
+        torch.testing.assert_close(averaged, model.generator_ema(z))
+    assert not torch.allclose(live, averaged)
+    train(_cfg(tmp_path / "plain"), progress=False)
+    cli_fails(["sample", str(tmp_path / "plain" / "gan_mlp"), "--no-ema"], "--no-ema applies to GAN runs that kept",
+              "draws from G already")
+
+
 def test_ema_is_a_training_setting(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path, model_overrides={**SMALL, "ema": True})  # the model keeps an average nobody updates
     with pytest.raises(ConfigError, match="--set ema=0.999"):

@@ -86,9 +86,10 @@ def run_task(run_dir: Path) -> str:
 
 
 def load_run(run_dir: Path, command: str, tasks: tuple[str, ...], *, checkpoint: str = "best",
-             device: str = "auto") -> LoadedRun:
+             device: str = "auto", ema: bool = True) -> LoadedRun:
     """Load ``run_dir`` for ``command``, which applies to runs of ``tasks``; any other run is a ConfigError
-    that names the commands that apply to it."""
+    that names the commands that apply to it. ``ema=False`` (a GAN run that kept a moving average of G's
+    weights): drop the average, so that the model draws from G itself."""
     from archzoo.engine.checkpoint import load_checkpoint
     from archzoo.engine.device import resolve_device
     from archzoo.engine.trainer import RunDirError
@@ -107,6 +108,11 @@ def load_run(run_dir: Path, command: str, tasks: tuple[str, ...], *, checkpoint:
     model = create_model(cfg.model, **record["model_config"])
     state, _, _ = load_checkpoint(run_dir / "checkpoints", checkpoint)
     model.load_state_dict(state)
+    if not ema:
+        if getattr(model, "generator_ema", None) is None:
+            raise ConfigError(f"--no-ema applies to GAN runs that kept a moving average of G (--set ema=...); "
+                              f"{run_dir} draws from {'G' if task == 'adversarial' else 'its model'} already")
+        model.generator_ema = None
     target = resolve_device(device)
     model.to(target).eval()
     return LoadedRun(run_dir, cfg, record, model, task, target)
@@ -169,7 +175,7 @@ def _check_index(index: int, n: int, flag: str, split: str) -> None:
 @torch.no_grad()
 def reconstruct(run_dir: Path, *, n: int = 16, noise: str | None = None, noise_level: float | None = None,
                 split: str = "test", out: str | Path | None = None, checkpoint: str = "best",
-                device: str = "auto") -> tuple[Path, Tensor]:
+                device: str = "auto", ema: bool = True) -> tuple[Path, Tensor]:
     """The first ``n`` images of ``split``, (corrupted by ``noise``, default: the noise the run trained
     with), and their reconstructions: rows of inputs, (noisy inputs), outputs. Returns (figure, the
     (rows * n, C, H, W) grid)."""
@@ -209,14 +215,15 @@ def _class_index(run: LoadedRun, cls: str | int, names: tuple[str, ...]) -> int:
 @torch.no_grad()
 def sample(run_dir: Path, *, n: int = 64, cls: str | int | None = None, seed: int = 0,
            out: str | Path | None = None, checkpoint: str = "best", device: str = "auto",
-           truncation: float = 1.0) -> tuple[Path, Tensor]:
+           truncation: float = 1.0, ema: bool = True) -> tuple[Path, Tensor]:
     """``n`` images decoded from codes drawn from the prior (a conditional VAE: of class ``cls``, or of
     every class in turn); for a GAN run, ``n`` samples of its generator (images, or 2-D points drawn over
     the data's), truncated by ``truncation`` psi (see archzoo.models.gan.GAN.sample)."""
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
     check_truncation(truncation)
-    run = load_run(run_dir, "sample", ("vae", "adversarial", "language_model"), checkpoint=checkpoint, device=device)
+    run = load_run(run_dir, "sample", ("vae", "adversarial", "language_model"), checkpoint=checkpoint, device=device,
+                   ema=ema)
     if run.task == "adversarial":
         return _sample_gan(run, n, cls, seed, out, truncation)
     if truncation != 1:
@@ -273,14 +280,14 @@ def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 @torch.no_grad()
 def interpolate(run_dir: Path, *, start: int, end: int, steps: int = 10, spherical: bool = False,
                 split: str = "test", out: str | Path | None = None, checkpoint: str = "best",
-                device: str = "auto") -> tuple[Path, Tensor]:
+                device: str = "auto", ema: bool = True) -> tuple[Path, Tensor]:
     """The decoded path from image ``start``'s code to image ``end``'s (the mean code for a VAE), in ``steps``
     points, linear or spherical (``spherical``); a conditional VAE keeps the first image's class. A GAN
     run walks from the code drawn with seed ``start`` to the code drawn with seed ``end``."""
     if steps < 2:
         raise ConfigError(f"--steps must be at least 2 (the two ends), got {steps}")
     run = load_run(run_dir, "interpolate", ("reconstruction", "vae", "adversarial"), checkpoint=checkpoint,
-                   device=device)
+                   device=device, ema=ema)
     if run.task == "adversarial":
         return _interpolate_gan(run, start, end, steps, spherical, out)
     x, y, _ = run.images(split)
@@ -320,8 +327,8 @@ def _interpolate_gan(run: LoadedRun, start: int, end: int, steps: int, spherical
 
 @torch.no_grad()
 def mix(run_dir: Path, *, rows: int = 4, cols: int = 4, styles: tuple[str, ...] = STYLE_RANGES, seed: int = 0,
-        truncation: float = 1.0, out: str | Path | None = None, checkpoint: str = "best", device: str = "auto"
-        ) -> tuple[Path, Tensor]:
+        truncation: float = 1.0, out: str | Path | None = None, checkpoint: str = "best", device: str = "auto",
+        ema: bool = True) -> tuple[Path, Tensor]:
     """StyleGAN's style-mixing grid (Karras et al. 2019, Figure 3): ``cols`` sources B across the top,
     ``rows`` sources A down the side, and for each range of ``styles`` a block whose cell (a, b) is A's
     image with that range's styles taken from B (coarse: pose and shape; middle: features; fine: colour
@@ -333,7 +340,7 @@ def mix(run_dir: Path, *, rows: int = 4, cols: int = 4, styles: tuple[str, ...] 
     if unknown or not styles:
         raise ConfigError(f"unknown style range(s) {', '.join(unknown) or '(none given)'}; choose from: "
                           f"{', '.join(STYLE_RANGES)}")
-    run = load_run(run_dir, "mix", ("adversarial",), checkpoint=checkpoint, device=device)
+    run = load_run(run_dir, "mix", ("adversarial",), checkpoint=checkpoint, device=device, ema=ema)
     model = run.model
     if not hasattr(model, "mix"):
         raise ConfigError(f"`archzoo mix` draws a StyleGAN's style mixing; {run_dir} is a {run.cfg.model} run, "

@@ -309,7 +309,7 @@ class Trainer:
             record = {"epoch": st["epoch"], "split": split, "elapsed_s": round(self._elapsed(), 3), **metrics}
             self._log_metrics(record)
             healthy, stop = self._check_health(metrics)
-            value = metrics[self.task.best_metric]
+            value = record[self.task.best_metric]  # a metric, or "epoch": the latest evaluation is best
             better = st["best"] is None or (value > st["best"] if self.task.higher_is_better else value < st["best"])
             if better:
                 st["best"] = value

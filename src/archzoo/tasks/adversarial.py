@@ -46,15 +46,17 @@ metrics.jsonl as a row of split "train".
 Evaluation (each epoch, on the validation split): the same figures on the split's real data and as many
 generated samples (codes from a generator seeded by the batch index). On the 2-D mixtures
 (archzoo.data.sources.mixtures) also ``modes_covered`` and ``high_quality`` of 2,500 samples (see
-:func:`mode_metrics`); best.safetensors is chosen by ``modes_covered`` there and by ``loss_d`` (the higher, the
-harder D finds the two apart: a rough guide only) on images. ``d_accuracy`` is the share of the real and
-generated samples D tells apart at its decision boundary (0 for the logit losses and hinge, 0.5 for least
-squares; none for the Wasserstein critic): at 99% or more D wins outright, :meth:`AdversarialTask.unhealthy`
-says so, and after ``unhealthy_patience`` (5) such evaluations in a row the engine stops the run, keeping the
-last healthy epoch's checkpoint as checkpoints/healthy. At the end of training: on the mixtures,
-``metrics.samples`` (mode figures of 2,500 samples) and a scatter of real and generated points in
-``figures/samples.png``; on images, ``metrics.samples`` from archzoo.analysis.generated.sample_metrics.
-Samples come from the moving average of G where there is one.
+:func:`mode_metrics`); best.safetensors is chosen by ``modes_covered`` there. On images it is the latest
+evaluation's (``best_metric`` "epoch"): no validation figure ranks generators short of judging their samples
+(D's loss would pick the epoch where D was weakest: early in a run, or a low-resolution stage of progressive
+growing), and so `archzoo sample` draws from the generator that ``metrics.samples`` judged. ``d_accuracy`` is
+the share of the real and generated samples D tells apart at its decision boundary (0 for the logit losses and
+hinge, 0.5 for least squares; none for the Wasserstein critic): at 99% or more D wins outright,
+:meth:`AdversarialTask.unhealthy` says so, and after ``unhealthy_patience`` (5) such evaluations in a row the
+engine stops the run, keeping the last healthy epoch's checkpoint as checkpoints/healthy. At the end of
+training: on the mixtures, ``metrics.samples`` (mode figures of 2,500 samples) and a scatter of real and
+generated points in ``figures/samples.png``; on images, ``metrics.samples`` from
+archzoo.analysis.generated.sample_metrics. Samples come from the moving average of G where there is one.
 """
 
 from __future__ import annotations
@@ -261,7 +263,7 @@ class AdversarialTask:
 
     def __init__(self, points: bool) -> None:
         self.points = points
-        self.best_metric = "modes_covered" if points else "loss_d"
+        self.best_metric = "modes_covered" if points else "epoch"  # images: the latest (see the docstring)
         self.higher_is_better = True
         self.modes: Tensor | None = None
         self.mode_std = 0.0
@@ -402,7 +404,8 @@ class AdversarialTask:
                 sums["d_accuracy"] += 0.5 * ((o_real > boundary).sum() + (o_fake <= boundary).sum()).item() / count
             n += k
         if n == 0:
-            return {self.best_metric: float("nan"), "samples": 0}
+            nothing = {"loss_d": float("nan"), "samples": 0}
+            return {**nothing, "modes_covered": float("nan")} if self.points else nothing
         metrics: dict[str, Any] = {key: value / n for key, value in sums.items()}
         if boundary is None:
             del metrics["d_accuracy"]

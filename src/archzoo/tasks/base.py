@@ -70,7 +70,7 @@ class DataPlan(Protocol):
 
 class Task(Protocol):
     name: str
-    best_metric: str  # the validation metric that chooses best.safetensors
+    best_metric: str  # the validation metric that chooses best.safetensors ("epoch": the latest evaluation)
     higher_is_better: bool
 
     def plan(self, ds: Any, cfg: TrainConfig, run_dir: Path | None = None) -> DataPlan:
