@@ -208,19 +208,25 @@ RECIPES.update({(model, data): dict(settings, epochs=_GAN_EPOCHS[model], ema=_GA
                 for model, settings in _GAN_MODELS.items() for data in _IMAGE_28})
 RECIPES.update({("dcgan", "fashion-mnist-32"): dict(_GAN_MODELS["dcgan"], epochs=5)})
 # stylegan (Karras et al. 2019's loss: non-saturating with R1 on real images; Adam 2e-3 betas (0, 0.99); a moving
-# average of G for sampling): on Fashion-MNIST (28 or 32 pixels) batch 64, R1 gamma 0.1, ema 0.995; on the 320
-# ORL faces batch 32, R1 gamma 1 (a stronger penalty for so few images), ema 0.998, random mirroring (the one
-# augmentation a GAN may be shown). Epochs sized to stay within an hour from measured step times: on the faces
-# 3.7 s (one thread of an AVX2 machine running one other job: 37 s an epoch of 10 steps), so 80 passes; on
-# fashion-mnist-32, 2.6 s on one thread of an AVX2 machine running two other jobs (0.5-1.2 s on an
-# AVX-512 machine), so 2 passes (1,876 steps) rather than 5. Measured end to end (benchmarks/gans.py --parts
-# stylegan, one thread of a 2-core AVX2 machine running three other jobs): fashion-mnist-32 in 4,376 s, fid_clf
-# 25.08 with 10 classes; orl-faces in 4,391 s and no faces: D wins outright from the fifth pass on (docs/gans.md).
+# average of G for sampling): on Fashion-MNIST (28 or 32 pixels) batch 64, R1 gamma 0.1, ema 0.995; 2 passes
+# (1,876 steps), sized to an hour from a step of 2.6 s on one thread of an AVX2 machine running two other jobs
+# (0.5-1.2 s on an AVX-512 machine). Measured end to end (benchmarks/gans.py --parts stylegan, one thread of a
+# 2-core AVX2 machine running three other jobs): 4,376 s, fid_clf 25.08 with 10 classes.
 _STYLEGAN = dict(_GAN, gan_loss="non_saturating", critic_steps=1, r1_gamma=0.1, optimizer="adam", lr=2e-3, beta1=0.0,
                  beta2=0.99, batch_size=64, ema=0.995)
 RECIPES.update({("stylegan", data): dict(_STYLEGAN, epochs=2) for data in (*_IMAGE_28, "fashion-mnist-32")})
-RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=80, batch_size=32, r1_gamma=1.0, ema=0.998,
-                                          augment="flip")
+# On the 320 ORL faces (64x64, the limited-data regime): batch 32, R1 gamma 1 (a stronger penalty for so few
+# images), random mirroring, DiffAugment (color, translation, cutout: D sees every image through it, real and
+# generated) and progressive growing, 4x4 to 64x64 in nine phases of 27 passes of 10 steps: 243 passes, 3,006 s on
+# two threads of an AVX2 machine. That run had the health check off; D told the 80 held-out faces from as many
+# generated ones at 99% or more at 11 single evaluations, never two in a row, so the default check (5) would not
+# have stopped it. Sampling from G itself (ema 0): a moving average of
+# 0.998 has a half-life of 346 steps, longer than a phase (270), and blends the stages of growing into saturated
+# blotches, while G draws faces. The average does not touch G's training, so the run that measured this recipe
+# kept one as well (benchmarks/gans.py --parts faces-progressive; docs/gans.md). At full size from the start,
+# 80 passes (4,391 s on one thread) gave no faces.
+RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=243, batch_size=32, r1_gamma=1.0, ema=0.0, augment="flip",
+                                          diffaugment="color,translation,cutout", model_overrides={"progressive": True})
 # On the 2-D mixtures: Metz et al.'s toy networks (z of 256, two hidden layers of 128 in G) and a critic of two
 # layers of 128, 20 passes over the 100,000 points, gan_mlp and gman at batch 256 and lr 1e-3, the Wasserstein
 # models at their papers' rates with 5 critic parts of 256. What they reach (docs/results/gans.md, one thread, about
