@@ -286,7 +286,7 @@ def part_faces_progressive(runs: Path) -> dict:
     figures = {name: FIGURES / f"stylegan_{name}_orl-faces-progressive.png" for name in kinds}
     for name, (command, *options) in kinds.items():
         n = ("--n", "64") if command == "sample" else ()
-        # the run's end, whichever evaluation a run trained before best meant the latest one kept as best
+        # the run's end (a run trained before best meant the latest evaluation kept D's choice as best)
         archzoo_command(command, str(run), "--checkpoint", "last", *n, *options, "--out", str(figures[name]))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     accuracy = [(r["epoch"], r["d_accuracy"]) for r in rows if r["split"] == "test" and "d_accuracy" in r]
@@ -324,8 +324,8 @@ def markdown(results: dict, metas: dict) -> str:
     if "faces-progressive" in results:
         r = results["faces-progressive"]
         accuracy = [a for _, a in r["d_accuracy"]]
-        per_phase = [sum(accuracy[i:i + len(accuracy) // 9]) / (len(accuracy) // 9)
-                     for i in range(0, 9 * (len(accuracy) // 9), len(accuracy) // 9)]
+        k = len(accuracy) // 9  # evaluations a phase
+        per_phase = [sum(accuracy[i * k:(i + 1) * k]) / k for i in range(9)]
         f = r["figures"]
         lines += ["## StyleGAN on the ORL faces, grown progressively, with DiffAugment", "",
                   *measured(metas, "faces-progressive"),

@@ -397,6 +397,11 @@ def _run_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
 
 
+def _no_ema_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
+
+
 def _image_command(sub: Any, name: str, help: str, fn: Any) -> argparse.ArgumentParser:
     """A command over an image run's split that draws a figure: RUN_DIR, --split, --out, --checkpoint, --device."""
     s = sub.add_parser(name, help=help)
@@ -497,8 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0: all)")
     s.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling: the smallest set with this mass")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--no-ema", dest="ema", action="store_false",
-                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
+    _no_ema_option(s)
     s.add_argument("--checkpoint", default="best", choices=["last", "best"])
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     s.set_defaults(fn=cmd_sample)
@@ -531,8 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="index of the last image (a GAN run: the seed of the last code)")
     s.add_argument("--steps", type=int, default=10)
     s.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
-    s.add_argument("--no-ema", dest="ema", action="store_false",
-                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
+    _no_ema_option(s)
 
     s = sub.add_parser("mix", help="a StyleGAN run's style-mixing grid: coarse, middle and fine styles from a "
                                    "second code")
@@ -544,8 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="psi in (0, 1] (1: none)")
     s.add_argument("--out", metavar="PNG", help="the figure (default RUN/figures/mix.png)")
-    s.add_argument("--no-ema", dest="ema", action="store_false",
-                   help="a GAN run that kept a moving average of G's weights (--set ema=...): draw from G itself")
+    _no_ema_option(s)
     _run_options(s)
     s.set_defaults(fn=cmd_mix)
 

@@ -175,7 +175,7 @@ def _check_index(index: int, n: int, flag: str, split: str) -> None:
 @torch.no_grad()
 def reconstruct(run_dir: Path, *, n: int = 16, noise: str | None = None, noise_level: float | None = None,
                 split: str = "test", out: str | Path | None = None, checkpoint: str = "best",
-                device: str = "auto", ema: bool = True) -> tuple[Path, Tensor]:
+                device: str = "auto") -> tuple[Path, Tensor]:
     """The first ``n`` images of ``split``, (corrupted by ``noise``, default: the noise the run trained
     with), and their reconstructions: rows of inputs, (noisy inputs), outputs. Returns (figure, the
     (rows * n, C, H, W) grid)."""

@@ -221,11 +221,10 @@ RECIPES.update({("stylegan", data): dict(_STYLEGAN, epochs=2) for data in (*_IMA
 # generated) and progressive growing, 4x4 to 64x64 in nine phases of 27 passes of 10 steps: 243 passes, 3,006 s on
 # two threads of an AVX2 machine. That run had the health check off; D told the 80 held-out faces from as many
 # generated ones at 99% or more at 11 single evaluations, never two in a row, so the default check (5) would not
-# have stopped it. Sampling from G itself (ema 0): a moving average of
-# 0.998 has a half-life of 346 steps, longer than a phase (270), and blends the stages of growing into saturated
-# blotches, while G draws faces. The average does not touch G's training, so the run that measured this recipe
-# kept one as well (benchmarks/gans.py --parts faces-progressive; docs/gans.md). At full size from the start,
-# 80 passes (4,391 s on one thread) gave no faces.
+# have stopped it. Sampling from G itself (ema 0): a moving average of 0.998 has a half-life of 346 steps, longer
+# than a phase (270), and blends the stages of growing into saturated blotches, while G draws faces. The average
+# does not touch G's training, so the run that measured this recipe kept one as well (benchmarks/gans.py --parts
+# faces-progressive; docs/gans.md). At full size from the start, 80 passes (4,391 s on one thread) gave no faces.
 RECIPES[("stylegan", "orl-faces")] = dict(_STYLEGAN, epochs=243, batch_size=32, r1_gamma=1.0, ema=0.0, augment="flip",
                                           diffaugment="color,translation,cutout", model_overrides={"progressive": True})
 # On the 2-D mixtures: Metz et al.'s toy networks (z of 256, two hidden layers of 128 in G) and a critic of two
