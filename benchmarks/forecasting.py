@@ -370,11 +370,11 @@ def part_passes(runs: Path) -> dict:
 def _baselines_to_block_end(end: int) -> dict[str, float]:
     """The baselines judged as `_to_block_end` judges a run: AirPassengers cut after ``end`` months, each fitted
     on the months before each origin of the backtest of its last 36 and forecasting to ``end``; MAPE pooled."""
-    from archzoo.analysis.forecast import forecast_metrics, run_baselines
+    from archzoo.analysis.forecast import backtest_origins, forecast_metrics, run_baselines
     from archzoo.data import load_dataset
 
     values = load_dataset("airpassengers").values[:end]
-    origins = [end - 36 + 6 * k for k in range(6)]
+    origins = backtest_origins(end, end - 36, 6, 6)
     fits = [run_baselines(values, train_end=o, horizon=6, season=12, names=AIR_BASELINES.split(",")) for o in origins]
     truth = np.concatenate([values[o:] for o in origins])
     return {name: forecast_metrics(truth, np.concatenate([np.asarray(f[name]["forecast"]["mean"]).reshape(-1, 1)
@@ -386,7 +386,8 @@ def _baselines_to_block_end(end: int) -> dict[str, float]:
 def _to_block_end(run: Path) -> float:
     """A run's forecasts from each origin of its backtest (every 6 months of the held-out block) to the end of the
     series, rolled forward as the one long forecast is (36, 30, ..., 6 months): MAPE over all of those points. A
-    judge of the long forecast from 6 origins rather than one (Tashman 2000: rolling-origin evaluation)."""
+    judge of the long forecast from 6 origins rather than one (Tashman 2000: rolling-origin evaluation). The
+    forecasts' first ``horizon`` points are the run's backtest, whose MAPE they must give (or the part stops)."""
     from archzoo.analysis.forecast import backtest_origins, forecast_metrics
     from archzoo.tasks.forecasting import SeriesPlan, load_series_run
 
@@ -395,6 +396,13 @@ def _to_block_end(run: Path) -> float:
     plan, values = SeriesPlan(series, cfg, run), series.values
     origins = backtest_origins(len(values), plan.test_start, plan.horizon, plan.stride)
     forecasts = [plan.forecast(loaded.model, [o], len(values) - o)["mean"][0] for o in origins]
+    backtest = forecast_metrics(np.concatenate([values[o:o + plan.horizon] for o in origins]),
+                                np.concatenate([f[:plan.horizon] for f in forecasts]), train=values[:plan.test_start],
+                                season=plan.season)["mape"]
+    recorded = json.loads((run / "summary.json").read_text())["metrics"]["backtest"]["mape"]
+    if abs(backtest - recorded) > 1e-3:
+        raise SystemExit(f"{run}: its last weights give a backtest MAPE of {backtest:.4f}, the run recorded "
+                         f"{recorded:.4f}")
     truth = np.concatenate([values[o:] for o in origins])
     return forecast_metrics(truth, np.concatenate(forecasts), train=values[:plan.test_start],
                             season=plan.season)["mape"]
